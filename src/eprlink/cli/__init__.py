@@ -1,0 +1,27 @@
+"""The ``eprlink`` command line: the only layer that reads argv, sets up logging, runs asyncio."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from eprlink import __version__
+from eprlink.cli.inspect import get_command, show_command
+
+__all__ = ["main"]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="eprlink")
+@click.option(
+    "-v", "--verbose", count=True, help="More logging (-v info, -vv debug). No PHI is logged."
+)
+def main(verbose: int) -> None:
+    """eprlink: HL7 v2 integration for NHS EPRs (System C CareFlow first)."""
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+main.add_command(show_command)
+main.add_command(get_command)
