@@ -239,7 +239,8 @@ def test_create_fills_header() -> None:
         charset="UNICODE UTF-8",
     )
     assert message.to_er7() == (
-        "MSH|^~\\&|EPRLINK|RXX|||20250102030405+0000||ADT^A01^ADT_A01|ABC123|P|2.4||||||UNICODE UTF-8\r"
+        "MSH|^~\\&|EPRLINK|RXX|||20250102030405+0000||ADT^A01^ADT_A01|ABC123|P|2.4"
+        "||||||UNICODE UTF-8\r"
     )
     message.add_segment("PID|1")
     message.set("PID-3.1", "9990000018")
