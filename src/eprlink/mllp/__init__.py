@@ -1,0 +1,93 @@
+"""MLLP transport: framing, listener, sender, receive-role client, TLS. Knows no HL7."""
+
+from __future__ import annotations
+
+from eprlink.mllp.client import Backoff, ClientCounters, MLLPClient
+from eprlink.mllp.errors import (
+    AckTimeoutError,
+    BindError,
+    ConnectError,
+    ConnectionClosedError,
+    FramingError,
+    MLLPError,
+    NoAckError,
+    PayloadError,
+    PolicyError,
+    ResponseTooLargeError,
+    TLSConfigError,
+)
+from eprlink.mllp.framing import (
+    COMMIT_ACK,
+    COMMIT_NAK,
+    CommitAck,
+    CommitNak,
+    Decoder,
+    Event,
+    Frame,
+    FrameCapExceeded,
+    FrameOversize,
+    FrameTruncated,
+    FramingMode,
+    FramingPolicy,
+    FramingViolation,
+    JunkDiscarded,
+    JunkLimitExceeded,
+    TruncationReason,
+    encode,
+    encode_commit_ack,
+    encode_commit_nak,
+)
+from eprlink.mllp.loop import loop_factory
+from eprlink.mllp.receiver import MLLPReceiver, ReceiveHandler
+from eprlink.mllp.server import MLLPServer
+from eprlink.mllp.session import Handler, MLLPCounters, OversizeHook, PeerInfo, SessionPolicy
+from eprlink.mllp.tls import PeerCertificate, client_context, peer_certificate, server_context
+
+__all__ = [
+    "COMMIT_ACK",
+    "COMMIT_NAK",
+    "AckTimeoutError",
+    "Backoff",
+    "BindError",
+    "ClientCounters",
+    "CommitAck",
+    "CommitNak",
+    "ConnectError",
+    "ConnectionClosedError",
+    "Decoder",
+    "Event",
+    "Frame",
+    "FrameCapExceeded",
+    "FrameOversize",
+    "FrameTruncated",
+    "FramingError",
+    "FramingMode",
+    "FramingPolicy",
+    "FramingViolation",
+    "Handler",
+    "JunkDiscarded",
+    "JunkLimitExceeded",
+    "MLLPClient",
+    "MLLPCounters",
+    "MLLPError",
+    "MLLPReceiver",
+    "MLLPServer",
+    "NoAckError",
+    "OversizeHook",
+    "PayloadError",
+    "PeerCertificate",
+    "PeerInfo",
+    "PolicyError",
+    "ReceiveHandler",
+    "ResponseTooLargeError",
+    "SessionPolicy",
+    "TLSConfigError",
+    "TruncationReason",
+    "client_context",
+    "encode",
+    "encode_commit_ack",
+    "encode_commit_nak",
+    "loop_factory",
+    "peer_certificate",
+    "server_context",
+]
