@@ -1,0 +1,46 @@
+"""Profiles as data (HL7 v2.4 base, HL7 UK, CareFlow, Trust layers) and validation against them."""
+
+from __future__ import annotations
+
+from eprlink.profiles.errors import ProfileError
+from eprlink.profiles.loader import BASE, DEFAULT_LAYERS, layer_path, load_profile
+from eprlink.profiles.model import (
+    CodeTable,
+    ComponentDef,
+    Condition,
+    DatatypeDef,
+    EventDef,
+    FieldDef,
+    MessageStructure,
+    Profile,
+    Rule,
+    RuleKind,
+    SegmentDef,
+    Severity,
+    StructureNode,
+    Usage,
+)
+from eprlink.profiles.notation import parse_structure
+
+__all__ = [
+    "BASE",
+    "DEFAULT_LAYERS",
+    "CodeTable",
+    "ComponentDef",
+    "Condition",
+    "DatatypeDef",
+    "EventDef",
+    "FieldDef",
+    "MessageStructure",
+    "Profile",
+    "ProfileError",
+    "Rule",
+    "RuleKind",
+    "SegmentDef",
+    "Severity",
+    "StructureNode",
+    "Usage",
+    "layer_path",
+    "load_profile",
+    "parse_structure",
+]
