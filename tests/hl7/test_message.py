@@ -250,3 +250,13 @@ def test_create_fills_header() -> None:
 def test_create_generates_unique_control_ids() -> None:
     ids = {create("ADT^A01").control_id for _ in range(100)}
     assert len(ids) == 100
+
+
+def test_overlong_segment_ids_are_found_the_same_way_edited_or_not() -> None:
+    message = parse("MSH|^~\\&|A|B|||x||ADT^A01|M1|P|2.4\rZPIDX|one|two\rZPI|three\r")
+    assert message.raw("ZPI-1") == "three"
+    zpi = message.segment("ZPI")
+    assert zpi is not None and zpi.get(1) == "three"
+    assert message.segment("ZPIDX") is not None
+    message.set("MSH-10", "M2")
+    assert message.raw("ZPI-1") == "three"

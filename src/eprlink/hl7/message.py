@@ -156,8 +156,12 @@ class Message:
         return objects
 
     def _segment_ids(self) -> list[str]:
-        """Three-character ids, position by position (malformed ids are strict parsing's job)."""
-        ids = self._ids = [text[:3] for text in self._lines()]
+        """Segment ids position by position, exactly as the text reads, like the text search."""
+        fs = self._delimiters.field
+        ids = self._ids = [
+            text[:3] if len(text) == 3 or text[3] == fs else _segment_id(text, fs)
+            for text in self._lines()
+        ]
         return ids
 
     def _segment(self, position: int) -> Segment:
