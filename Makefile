@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-LINT_DIRS := $(wildcard src tests benchmarks)
+LINT_DIRS := $(wildcard src tests benchmarks tools)
 
 .PHONY: demo test lint typecheck pytest bench clean
 

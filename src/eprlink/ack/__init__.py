@@ -8,6 +8,7 @@ response means (:func:`read_ack`, :func:`classify`) and how sequence numbers adv
 
 from __future__ import annotations
 
+from eprlink.ack.answer import Answer, answer, answer_oversize
 from eprlink.ack.build import (
     DEFAULT_SUPPORTED_VERSIONS,
     build_ack,
@@ -53,6 +54,7 @@ __all__ = [
     "AckMode",
     "AckResult",
     "AckUsageError",
+    "Answer",
     "Outcome",
     "Problem",
     "Reason",
@@ -68,6 +70,8 @@ __all__ = [
     "accept_condition",
     "ack_code",
     "ack_mode_for",
+    "answer",
+    "answer_oversize",
     "application_condition",
     "build_ack",
     "build_application_ack",

@@ -8,6 +8,7 @@ import click
 
 from eprlink import __version__
 from eprlink.cli.inspect import get_command, show_command
+from eprlink.cli.transport import listen_command, send_command
 
 __all__ = ["main"]
 
@@ -25,3 +26,5 @@ def main(verbose: int) -> None:
 
 main.add_command(show_command)
 main.add_command(get_command)
+main.add_command(listen_command)
+main.add_command(send_command)

@@ -344,6 +344,9 @@ class Message:
     def __contains__(self, segment_id: object) -> bool:
         if not isinstance(segment_id, str):
             return False
+        text = self._text
+        if text is not None and self._ids is None:  # unedited: search the text, split nothing
+            return find_segment(text, segment_id, self._delimiters.field, 1) is not None
         return segment_id in (self._ids or self._segment_ids())
 
     # -- header shortcuts ----------------------------------------------------------------------

@@ -1,0 +1,7 @@
+"""``python -m eprlink`` runs the command line."""
+
+from __future__ import annotations
+
+from eprlink.cli import main
+
+main()
