@@ -264,10 +264,25 @@ class Message:
         # Unedited message: search the text itself, no segment objects or splitting needed.
         d = self._delimiters
         fs = d.field
-        span = find_segment(text, p.segment, fs, p.segment_repetition)
-        if span is None:
-            return None
-        start, end = span
+        sid = p.segment
+        start = -1
+        if p.segment_repetition == 1:  # the common case, inline: one search, no call
+            if not text.startswith(sid):
+                start = text.find("\r" + sid + fs) + 1
+                if start:
+                    end = text.find("\r", start)
+                    if end < 0:
+                        end = len(text)
+                    # An earlier field-less "PID" segment would come first: rare, check it.
+                    if text.find("\r" + sid + "\r", 0, start) >= 0:
+                        start = -1
+                else:
+                    start = -1
+        if start < 0:
+            span = find_segment(text, sid, fs, p.segment_repetition)
+            if span is None:
+                return None
+            start, end = span
         if p.segment in HEADER_SEGMENTS:
             if field <= 2:
                 if p.repetition is not None or p.component is not None:
