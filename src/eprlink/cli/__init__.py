@@ -7,6 +7,8 @@ import logging
 import click
 
 from eprlink import __version__
+from eprlink.cli.anonymise import anonymise_command
+from eprlink.cli.diff import diff_command
 from eprlink.cli.inspect import get_command, show_command
 from eprlink.cli.transport import listen_command, send_command
 
@@ -28,3 +30,5 @@ main.add_command(show_command)
 main.add_command(get_command)
 main.add_command(listen_command)
 main.add_command(send_command)
+main.add_command(diff_command)
+main.add_command(anonymise_command)
