@@ -175,3 +175,34 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ProfileError) as caught:
         load_profile((), base=tmp_path / "nope.json")
     assert "cannot read" in str(caught.value)
+
+
+def test_rule_ids_let_later_layers_replace_or_disable(base: Path, tmp_path: Path) -> None:
+    first = _layer(
+        tmp_path,
+        "first",
+        '[[rules]]\nid = "r1"\nkind = "require"\npath = "PID-3"\n'
+        '[[rules]]\nid = "r2"\nkind = "require"\npath = "PV1-2"\n',
+    )
+    second = _layer(
+        tmp_path,
+        "second",
+        '[[rules]]\nid = "r1"\nkind = "require"\npath = "PID-3"\nseverity = "W"\n'
+        '[[rules]]\nid = "r2"\nenabled = false\n',
+    )
+    profile = load_profile((first, second), base=base)
+    assert [(r.id, r.severity) for r in profile.rules] == [("r1", Severity.WARNING)]
+    bad = _layer(tmp_path, "bad", '[[rules]]\nid = "nope"\nenabled = false\n')
+    with pytest.raises(ProfileError) as caught:
+        load_profile((bad,), base=base)
+    assert "no earlier rule with id 'nope'" in str(caught.value)
+
+
+def test_unbounded_repetitions_in_segment_definitions(base: Path, tmp_path: Path) -> None:
+    layer = _layer(
+        tmp_path,
+        "z",
+        '[segments.ZXX]\nfields = [{ position = 1, name = "A", datatype = "ST", '
+        "max_repetitions = -1 }]\n",
+    )
+    assert load_profile((layer,), base=base).segments["ZXX"].fields[0].max_repetitions is None

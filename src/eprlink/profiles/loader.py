@@ -128,8 +128,12 @@ def _field(data: Mapping[str, Any], source: str, entry: str) -> FieldDef:
     if unknown:
         raise _fail(source, entry, f"unknown keys {sorted(unknown)}")
     repetitions = data.get("max_repetitions", 1)
-    if repetitions is not None and (not isinstance(repetitions, int) or repetitions < 1):
-        raise _fail(source, entry, "max_repetitions must be a positive integer or omitted")
+    if repetitions is not None and (
+        not isinstance(repetitions, int) or isinstance(repetitions, bool) or repetitions < -1
+    ):
+        raise _fail(
+            source, entry, "max_repetitions must be a positive integer, 0 or -1 (unbounded)"
+        )
     return FieldDef(
         position=_get(data, "position", int, source, entry),
         name=_get(data, "name", str, source, entry),
@@ -175,7 +179,36 @@ def _rule(data: Mapping[str, Any], source: str, entry: str) -> Rule:
         code=error_code,
         text=_get(data, "text", str, source, entry, ""),
         source=_get(data, "source", str, source, entry, ""),
+        id=_get(data, "id", str, source, entry, ""),
     )
+
+
+def _merge_rules(
+    existing: Sequence[Rule], specs: Sequence[Any], source: str, entry: str
+) -> list[Rule]:
+    """Append rules; a rule whose ``id`` matches an earlier one replaces it in place, and
+    ``enabled = false`` removes it, so a Trust overlay can soften or drop a layer's rule."""
+    rules = list(existing)
+    for i, spec in enumerate(specs):
+        where = f"{entry}[{i}]"
+        if not isinstance(spec, Mapping):
+            raise _fail(source, where, "a rule must be a table")
+        enabled = spec.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise _fail(source, where, "'enabled' must be true or false")
+        rule_id = spec.get("id", "")
+        position = next((n for n, r in enumerate(rules) if rule_id and r.id == rule_id), None)
+        if not enabled:
+            if position is None:
+                raise _fail(source, where, f"no earlier rule with id {rule_id!r} to disable")
+            del rules[position]
+            continue
+        rule = _rule(spec, source, where)
+        if position is None:
+            rules.append(rule)
+        else:
+            rules[position] = rule
+    return rules
 
 
 def _apply(builder: _Builder, data: Mapping[str, Any], source: str) -> None:
@@ -249,24 +282,20 @@ def _apply(builder: _Builder, data: Mapping[str, Any], source: str) -> None:
     for i, spec in enumerate(data.get("events", [])):
         entry = f"events[{i}]"
         key = (_get(spec, "type", str, source, entry), _get(spec, "trigger", str, source, entry))
-        rules = tuple(
-            _rule(r, source, f"{entry}.rules[{j}]") for j, r in enumerate(spec.get("rules", []))
-        )
         old_event = builder.events.get(key)
         structure = spec.get("structure", old_event.structure if old_event else None)
         if not isinstance(structure, str):
             raise _fail(source, entry, f"{key[0]}^{key[1]} needs a 'structure'")
         kept = () if old_event is None or spec.get("replace_rules", False) else old_event.rules
+        rules = _merge_rules(kept, spec.get("rules", []), source, f"{entry}.rules")
         builder.events[key] = EventDef(
             message_type=key[0],
             trigger=key[1],
             structure=structure,
             description=str(spec.get("description", old_event.description if old_event else "")),
-            rules=kept + rules,
+            rules=tuple(rules),
         )
-    builder.rules.extend(
-        _rule(r, source, f"rules[{i}]") for i, r in enumerate(data.get("rules", []))
-    )
+    builder.rules = _merge_rules(builder.rules, data.get("rules", []), source, "rules")
     _merge(builder.settings, data.get("settings", {}))
     if "trust" in data:
         builder.settings["trust"] = dict(data["trust"])

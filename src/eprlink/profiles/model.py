@@ -167,6 +167,7 @@ class Rule:
     code: ErrorCode | None = None  # default chosen by kind (101 require, 103 value_in, …)
     text: str = ""  # plain-English reason shown to integrators
     source: str = ""  # where the rule comes from (e.g. "HL7 UK A.3 3.4", "CareFlow default")
+    id: str = ""  # lets a later layer replace or disable this rule
 
 
 @dataclass(frozen=True, slots=True)
