@@ -562,3 +562,27 @@ def test_a_transaction_lost_mid_group_is_redone_without_the_culprit(tmp_path: Pa
         await store.close()
 
     run(scenario())
+
+
+def test_reopening_a_database_with_identifiers_passes_the_integrity_check(tmp_path: Path) -> None:
+    """Regression: quick_check on SQLite 3.40 misread the identifiers table (column order)."""
+
+    async def scenario() -> None:
+        path = tmp_path / "ids.db"
+        first = SQLiteStore(path)
+        await first.open()
+        message = InboundMessage(
+            channel="adt",
+            payload=b"MSH|^~\\&|A|B|||20250101||ADT^A01|X1|P|2.4\r",
+            received_at=datetime(2025, 1, 1, tzinfo=UTC),
+            control_id="X1",
+            identifiers=(("NHS", "9990000018"),),
+            destinations=("sink",),
+        )
+        await first.accept([message], dedupe_window=timedelta(days=7))
+        await first.close()
+        second = SQLiteStore(path)
+        await second.open()
+        await second.close()
+
+    asyncio.run(scenario())

@@ -81,10 +81,12 @@ CREATE TABLE receipts (
 CREATE INDEX receipts_channel_received ON receipts (channel, received_us);
 CREATE INDEX receipts_message ON receipts (message_id);
 
+-- Columns are declared in primary-key order: SQLite 3.40's quick_check misreports a WITHOUT
+-- ROWID table whose key order differs from its column order.
 CREATE TABLE identifiers (
-    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     kind       TEXT    NOT NULL,
     value      TEXT    NOT NULL,
+    message_id INTEGER NOT NULL REFERENCES messages (id) ON DELETE CASCADE,
     PRIMARY KEY (kind, value, message_id)
 ) WITHOUT ROWID;
 

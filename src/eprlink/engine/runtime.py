@@ -1,0 +1,238 @@
+"""The running engine: store, channels, sources and delivery workers, started and stopped in order.
+
+Start: open the store (which checks durability, P1), return this node's in-flight work to its
+queues (P9), start the delivery workers, then the sources. Stop: the reverse. Sources stop
+first, so in-flight frames still get their replies while nothing new is read; then workers
+finish the delivery in hand; then the store closes. Signals belong to the CLI, which sets the
+event given to :meth:`Engine.run_until`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import fields
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+
+from eprlink.engine.alerts import alert
+from eprlink.engine.api import EngineAPI
+from eprlink.engine.config import (
+    EngineConfig,
+    MLLPListenerSource,
+    MLLPReceiverSource,
+)
+from eprlink.engine.inbound import InboundChannel
+from eprlink.engine.metrics import Metrics
+from eprlink.engine.outbound import DeliveryWorker
+from eprlink.engine.senders import build_sender
+from eprlink.engine.sources import FolderWatcher, Listener, Receiver, Runner
+from eprlink.engine.stores import store_for
+from eprlink.engine.validation import ContentCheck, load_check
+from eprlink.engine.values import resolve_callable
+from eprlink.store import PENDING_STATES, EntryState, Store
+
+__all__ = ["Engine"]
+
+_log = logging.getLogger(__name__)
+
+
+class Engine:
+    """Everything one ``eprlink run`` process does.
+
+    ``store`` and ``check`` replace the configured store and profile check (tests, embedding).
+    """
+
+    def __init__(
+        self,
+        config: EngineConfig,
+        *,
+        store: Store | None = None,
+        check: ContentCheck | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store if store is not None else store_for(config)
+        self.metrics = Metrics()
+        self.channels: dict[str, InboundChannel] = {}
+        self.sources: dict[str, Runner] = {}
+        self.workers: dict[str, DeliveryWorker] = {}
+        self.api = EngineAPI(self.store, config, engine=self)
+        self.running = False
+        self._check = check
+        self._monitor: asyncio.Task[None] | None = None
+        self._aged: set[str] = set()
+        self.metrics.add_collector(self._collect)
+
+    def notify(self, destinations: Iterable[str]) -> None:
+        """Wake the workers of ``destinations``: something was queued, released or replayed."""
+        for name in destinations:
+            worker = self.workers.get(name)
+            if worker is not None:
+                worker.notify()
+
+    async def start(self) -> None:
+        if self.running:
+            return
+        await self.store.open()
+        try:
+            recovered = await self.store.recover(owner=self.config.engine.node)
+            if recovered:
+                _log.info(
+                    "%d in-flight deliveries returned to their queues",
+                    recovered,
+                    extra={"action": "recovered", "count": recovered},
+                )
+            self._build()
+            for worker in self.workers.values():
+                worker.start()
+            for source in self.sources.values():
+                await source.start()
+        except BaseException:
+            await self._shutdown(5.0)
+            raise
+        self._monitor = asyncio.get_running_loop().create_task(self._watch(), name="monitor")
+        self.running = True
+        _log.info(
+            "engine %s started: %d channels, %d destinations",
+            self.config.engine.name,
+            len(self.channels),
+            len(self.workers),
+            extra={"action": "engine_started"},
+        )
+
+    def _build(self) -> None:
+        config = self.config
+        check = self._check
+        if check is None and any(c.validate for c in config.channels):
+            check = load_check(config.profiles)
+        window = timedelta(seconds=config.store.dedupe_window)
+        for channel in config.channels:
+            inbound = InboundChannel(
+                channel,
+                identity=config.engine,
+                store=self.store,
+                dedupe_window=window,
+                metrics=self.metrics,
+                check=check,
+                notify=self.notify,
+            )
+            self.channels[channel.name] = inbound
+            source = channel.source
+            runner: Runner
+            if isinstance(source, MLLPListenerSource):
+                runner = Listener(inbound, source)
+            elif isinstance(source, MLLPReceiverSource):
+                runner = Receiver(inbound, source)
+            else:
+                runner = FolderWatcher(inbound, source)
+            self.sources[channel.name] = runner
+            transform = resolve_callable(channel.transform) if channel.transform else None
+            encoding = source.encoding
+            for destination in channel.destinations:
+                self.workers[destination.name] = DeliveryWorker(
+                    destination,
+                    store=self.store,
+                    sender=build_sender(destination, metrics=self.metrics),
+                    metrics=self.metrics,
+                    owner=config.engine.node,
+                    poll_interval=config.engine.poll_interval,
+                    transform=transform,
+                    encoding=encoding,
+                )
+
+    async def stop(self, timeout: float | None = None) -> None:
+        """Stop accepting, let in-flight frames and deliveries finish (within ``timeout``
+        seconds, default ``engine.shutdown_timeout``), then close the store."""
+        if not self.running:
+            return
+        self.running = False
+        await self._shutdown(self.config.engine.shutdown_timeout if timeout is None else timeout)
+        _log.info("engine stopped", extra={"action": "engine_stopped"})
+
+    async def _shutdown(self, timeout: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
+        await asyncio.gather(
+            *(s.stop(max(0.1, deadline - loop.time())) for s in self.sources.values())
+        )
+        await asyncio.gather(
+            *(w.stop(max(0.1, deadline - loop.time())) for w in self.workers.values())
+        )
+        await self.store.close()
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        """Start, run until ``stop`` is set (the CLI sets it on SIGTERM), then stop cleanly."""
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()
+
+    async def __aenter__(self) -> Engine:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def _collect(self, metrics: Metrics) -> None:
+        """Values that live in the transports, copied at snapshot time."""
+        for name, source in self.sources.items():
+            metrics.set("listener_connections", source.connections, channel=name)
+            counters = getattr(source, "counters", None)
+            if counters is None:
+                continue
+            for field in fields(counters):
+                value = getattr(counters, field.name)
+                if field.name.endswith("_active"):
+                    metrics.set(field.name, value, channel=name)
+                else:
+                    metrics.set_total(field.name, value, channel=name)
+
+    async def refresh_queue_gauges(self) -> None:
+        """Queue depth, oldest age and blocked state from the store; queue_age_high alert."""
+        now = datetime.now(UTC)
+        limit = self.config.engine.queue_age_alert
+        for stats in await self.store.stats(now=now):
+            name = stats.destination
+            depth = sum(n for state, n in stats.counts.items() if state in PENDING_STATES)
+            age = (now - stats.oldest_pending).total_seconds() if stats.oldest_pending else 0.0
+            self.metrics.set("queue_depth", depth, destination=name)
+            self.metrics.set("queue_oldest_age_seconds", max(age, 0.0), destination=name)
+            held = stats.counts.get(EntryState.HELD, 0) > 0
+            self.metrics.set("destination_blocked", 1 if held else 0, destination=name)
+            if age > limit and name not in self._aged:
+                self._aged.add(name)
+                alert(
+                    self.metrics,
+                    "queue_age_high",
+                    "oldest pending message is older than the alert threshold",
+                    destination=name,
+                    age_seconds=round(age),
+                )
+            elif age <= limit:
+                self._aged.discard(name)
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await self.refresh_queue_gauges()
+            except Exception as exc:
+                _log.warning(
+                    "queue statistics unavailable (%s)",
+                    type(exc).__name__,
+                    extra={"action": "stats_failed", "error": type(exc).__name__},
+                )
+            await asyncio.sleep(self.config.engine.stats_interval)

@@ -1,0 +1,61 @@
+"""The seam between the engine and profile validation: a message in, ACK problems out.
+
+The inbound path only knows :data:`ContentCheck`; a channel without validation has none, so the
+engine runs without any profile loaded. :func:`profile_check` adapts the profile validator's
+report into :class:`~eprlink.ack.Problem` values, which carry positions and codes only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from eprlink.ack import AckError, Problem, Severity
+from eprlink.engine.config import ProfilesSection
+from eprlink.engine.errors import EngineError
+from eprlink.hl7 import Message
+from eprlink.profiles import Profile, ProfileError, load_profile
+from eprlink.profiles.report import Issue
+from eprlink.profiles.validate import Validator
+
+__all__ = ["ContentCheck", "load_check", "problem_of", "profile_check"]
+
+ContentCheck = Callable[[Message], Sequence[Problem]]
+"""Errors and warnings about a message's content (information-level findings are dropped)."""
+
+
+def problem_of(issue: Issue) -> Problem:
+    """An issue as a problem; a location the ACK cannot express is dropped, never the code."""
+    severity = Severity(issue.severity.value)
+    try:
+        return Problem(
+            issue.code,
+            segment_id=issue.segment,
+            sequence=issue.sequence,
+            field=issue.field,
+            repetition=issue.repetition,
+            component=issue.component,
+            subcomponent=issue.subcomponent,
+            severity=severity,
+        )
+    except AckError:
+        return Problem(issue.code, severity=severity)
+
+
+def profile_check(profile: Profile) -> ContentCheck:
+    """A content check against ``profile`` (compiled once, reused for every message)."""
+    validator = Validator(profile)
+
+    def check(message: Message) -> list[Problem]:
+        report = validator.validate(message)
+        return [problem_of(i) for i in report.issues if i.severity.value != Severity.INFORMATION]
+
+    return check
+
+
+def load_check(section: ProfilesSection) -> ContentCheck:
+    """Load the configured profile layers and Trust overlay into a check."""
+    try:
+        profile = load_profile(section.layers, trust=section.trust)
+    except (ProfileError, OSError) as exc:
+        raise EngineError(f"cannot load the validation profile: {exc}") from exc
+    return profile_check(profile)
