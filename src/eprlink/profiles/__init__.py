@@ -21,6 +21,8 @@ from eprlink.profiles.model import (
     Usage,
 )
 from eprlink.profiles.notation import parse_structure
+from eprlink.profiles.report import Issue, Report
+from eprlink.profiles.validate import Validator, validate, validator_for
 
 __all__ = [
     "BASE",
@@ -31,16 +33,21 @@ __all__ = [
     "DatatypeDef",
     "EventDef",
     "FieldDef",
+    "Issue",
     "MessageStructure",
     "Profile",
     "ProfileError",
+    "Report",
     "Rule",
     "RuleKind",
     "SegmentDef",
     "Severity",
     "StructureNode",
     "Usage",
+    "Validator",
     "layer_path",
     "load_profile",
     "parse_structure",
+    "validate",
+    "validator_for",
 ]
