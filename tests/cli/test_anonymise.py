@@ -139,7 +139,7 @@ def test_help_mentions_environment_variable() -> None:
 
 
 def test_works_with_and_without_a_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    import eprlink.cli.anonymise as module
+    import eprlink.cli.profiles as module
     from eprlink.profiles import ProfileError
 
     with_profile = run(str(A01), "--key", KEY)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import eprlink.cli.diff as diff_module
+import eprlink.cli.profiles as profiles_module
 from eprlink.careflow import Anonymiser
-from eprlink.cli.diff import diff_command, field_name
+from eprlink.cli.diff import diff_command
+from eprlink.cli.profiles import field_name
 from eprlink.hl7 import parse
 from eprlink.profiles import (
     ComponentDef,
@@ -72,12 +73,12 @@ def no_profile(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(**_: object) -> Profile:
         raise ProfileError("profile data not there")
 
-    monkeypatch.setattr(diff_module, "load_profile", refuse)
+    monkeypatch.setattr(profiles_module, "load_profile", refuse)
 
 
 @pytest.fixture
 def test_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(diff_module, "load_profile", lambda **_: profile())
+    monkeypatch.setattr(profiles_module, "load_profile", lambda **_: profile())
 
 
 @pytest.mark.usefixtures("no_profile")

@@ -11,6 +11,7 @@ from eprlink.cli.anonymise import anonymise_command
 from eprlink.cli.diff import diff_command
 from eprlink.cli.inspect import get_command, show_command
 from eprlink.cli.transport import listen_command, send_command
+from eprlink.cli.validate import validate_command
 
 __all__ = ["main"]
 
@@ -32,3 +33,4 @@ main.add_command(listen_command)
 main.add_command(send_command)
 main.add_command(diff_command)
 main.add_command(anonymise_command)
+main.add_command(validate_command)

@@ -11,8 +11,8 @@ import click
 
 from eprlink.careflow import AnonymiseCounts, Anonymiser
 from eprlink.cli.input import exit_unreadable, load_messages
+from eprlink.cli.profiles import optional_profile
 from eprlink.hl7 import Message
-from eprlink.profiles import Profile, ProfileError, load_profile
 
 __all__ = ["KEY_ENVVAR", "anonymise_command"]
 
@@ -39,22 +39,6 @@ def _key(key: str | None, key_file: str | None) -> bytes:
             "mapping later."
         )
     return key.encode("utf-8")
-
-
-def _profile(trust: str | None) -> Profile | None:
-    """The profile's extra date and identifier fields: the full profile, else the base layer.
-
-    Optional: the built-in field list covers the usual fields without any profile.
-    """
-    try:
-        return load_profile(trust=trust)
-    except (ProfileError, OSError) as exc:
-        if trust is not None:
-            click.echo(f"warning: profile not loaded: {exc}", err=True)
-    try:
-        return load_profile(layers=())
-    except (ProfileError, OSError):
-        return None
 
 
 def _framed(source: str) -> bool:
@@ -202,7 +186,7 @@ def anonymise_command(  # noqa: PLR0917 - one parameter per option, as click pas
     anonymiser = Anonymiser(
         secret,
         date_shift_days_range=(-max_shift_days, -min_shift_days),
-        profile=_profile(trust),
+        profile=optional_profile(trust),
         remap_control_ids=remap_control_ids,
         staff_names=staff_names,
     )

@@ -8,53 +8,13 @@ from dataclasses import dataclass
 import click
 
 from eprlink.cli.input import EXIT_UNREADABLE, Loaded, load_messages
-from eprlink.hl7 import Difference, Message, PathError, diff, parse_path
-from eprlink.profiles import Profile, ProfileError, load_profile
+from eprlink.cli.profiles import field_name, optional_profile
+from eprlink.hl7 import Difference, Message, diff
+from eprlink.profiles import Profile
 
-__all__ = ["diff_command", "field_name"]
+__all__ = ["diff_command"]
 
 _EXIT_DIFFERENT = 1
-
-
-def field_name(profile: Profile | None, path: str) -> str:
-    """The profile's name for the element at ``path`` ("" when unknown or no profile loaded).
-
-    A component path names the field and the component: ``Patient Identifier List / ID``.
-    """
-    if profile is None:
-        return ""
-    try:
-        p = parse_path(path)
-    except PathError:
-        return ""
-    segment = profile.segments.get(p.segment)
-    if segment is None:
-        return ""
-    if p.field is None:
-        return segment.name
-    definition = segment.field(p.field)
-    if definition is None:
-        return ""
-    name = definition.name
-    datatype = profile.datatypes.get(definition.datatype)
-    if p.component is not None and datatype is not None:
-        part = next((c for c in datatype.components if c.position == p.component), None)
-        if part is not None:
-            name = f"{name} / {part.name}"
-    return name
-
-
-def _profile(trust: str | None) -> Profile | None:
-    """Field names are a help, not a need: the full profile, else the base layer, else none."""
-    try:
-        return load_profile(trust=trust)
-    except (ProfileError, OSError) as exc:
-        if trust is not None:
-            click.echo(f"warning: profile not loaded: {exc}", err=True)
-    try:
-        return load_profile(layers=())
-    except (ProfileError, OSError):
-        return None
 
 
 def _show(value: str | None) -> str:
@@ -172,7 +132,7 @@ def diff_command(  # noqa: PLR0917 - one parameter per option, as click passes t
         raise click.UsageError("only one of A and B can be standard input")
     left = list(load_messages(a, encoding=encoding, strict=strict))
     right = list(load_messages(b, encoding=encoding, strict=strict))
-    profile = _profile(trust)
+    profile = optional_profile(trust)
     pairs, rest, failures = _pairs(left, right)
     if as_json:
         click.echo(_as_json(a, b, pairs, rest, profile))

@@ -10,8 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 from eprlink.cli.input import exit_unreadable, load_messages
+from eprlink.cli.profiles import field_name, optional_profile
 from eprlink.hl7 import NULL, Message, PathError, Segment, parse_path
 from eprlink.hl7.elements import value_of
+from eprlink.profiles import Profile
 
 __all__ = ["get_command", "show_command"]
 
@@ -61,7 +63,7 @@ def _render_value(message: Message, raw: str, literal: bool) -> tuple[Text, Text
     return shown, note
 
 
-def _show_one(console: Console, label: str, message: Message) -> None:
+def _show_one(console: Console, label: str, message: Message, profile: Profile | None) -> None:
     header = (
         f"{label}: {'^'.join(x for x in (message.message_type, message.trigger_event) if x)}"
         f"  control id {message.control_id}  version {message.version}"
@@ -69,14 +71,22 @@ def _show_one(console: Console, label: str, message: Message) -> None:
     )
     table = Table(title=header, title_justify="left", show_lines=False, expand=False)
     table.add_column("path", style="bold")
+    if profile is not None:
+        table.add_column("field", style="dim", overflow="fold")
     table.add_column("value", overflow="fold")
     table.add_column("note", overflow="fold")
     for segment in message:
-        table.add_row(Text(segment.id, style="bold green"), "", "")
+        head = [Text(segment.id, style="bold green")]
+        if profile is not None:
+            head.append(Text(field_name(profile, segment.id), style="green"))
+        table.add_row(*head, "", "")
         for path, raw in _leaves(segment):
             literal = segment.is_header and path in (f"{segment.id}-1", f"{segment.id}-2")
             value, note = _render_value(message, raw, literal)
-            table.add_row(path, value, note)
+            if profile is None:
+                table.add_row(path, value, note)
+            else:
+                table.add_row(path, field_name(profile, path), value, note)
     console.print(table)
     if message.leniencies:
         names = ", ".join(sorted(x.value for x in message.leniencies))
@@ -87,13 +97,18 @@ def _show_one(console: Console, label: str, message: Message) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
 @_encoding
 @_strict
-def show_command(file: str, encoding: str | None, strict: bool) -> None:
+@click.option("--trust", type=click.Path(exists=True, dir_okay=False), help="Trust overlay file.")
+@click.option("--no-names", is_flag=True, help="Do not load the profile for field names.")
+def show_command(
+    file: str, encoding: str | None, strict: bool, trust: str | None, no_names: bool
+) -> None:
     """Show every segment and field of the messages in FILE with their paths.
 
     Explicit nulls ("") and escape sequences are made visible. FILE may hold one message or
     many (each starting with MSH, or MLLP-framed); '-' reads standard input.
     """
     console = Console(highlight=False)
+    profile = None if no_names else optional_profile(trust)
     failures = 0
     for item in load_messages(file, encoding=encoding, strict=strict):
         label = f"{item.source} #{item.number}"
@@ -101,7 +116,7 @@ def show_command(file: str, encoding: str | None, strict: bool) -> None:
             failures += 1
             click.echo(f"{label}: cannot parse: {item.error}", err=True)
             continue
-        _show_one(console, label, item.message)
+        _show_one(console, label, item.message, profile)
     exit_unreadable(failures)
 
 
