@@ -1,0 +1,1 @@
+"""Journey planners: each returns a patient's messages as drafts, planned but not yet written."""
