@@ -266,18 +266,18 @@ class Message:
         fs = d.field
         sid = p.segment
         start = -1
-        if p.segment_repetition == 1:  # the common case, inline: one search, no call
-            if not text.startswith(sid):
-                start = text.find("\r" + sid + fs) + 1
-                if start:
-                    end = text.find("\r", start)
-                    if end < 0:
-                        end = len(text)
-                    # An earlier field-less "PID" segment would come first: rare, check it.
-                    if text.find("\r" + sid + "\r", 0, start) >= 0:
-                        start = -1
-                else:
+        # The common case, inline: a first occurrence found with one search and no call.
+        if p.segment_repetition == 1 and not text.startswith(sid):
+            start = text.find("\r" + sid + fs) + 1
+            if start:
+                end = text.find("\r", start)
+                if end < 0:
+                    end = len(text)
+                # An earlier field-less "PID" segment would come first: rare, check it.
+                if text.find("\r" + sid + "\r", 0, start) >= 0:
                     start = -1
+            else:
+                start = -1
         if start < 0:
             span = find_segment(text, sid, fs, p.segment_repetition)
             if span is None:
