@@ -10,6 +10,10 @@ from eprlink import __version__
 from eprlink.cli.anonymise import anonymise_command
 from eprlink.cli.diff import diff_command
 from eprlink.cli.inspect import get_command, show_command
+from eprlink.cli.ops_queue import release_command, replay_command
+from eprlink.cli.ops_reconcile import prune_command, reconcile_command
+from eprlink.cli.ops_run import config_command, run_command
+from eprlink.cli.ops_status import messages_command, show_message_command, status_command
 from eprlink.cli.transport import listen_command, send_command
 from eprlink.cli.validate import validate_command
 
@@ -34,3 +38,12 @@ main.add_command(send_command)
 main.add_command(diff_command)
 main.add_command(anonymise_command)
 main.add_command(validate_command)
+main.add_command(run_command)
+main.add_command(status_command)
+main.add_command(messages_command)
+main.add_command(show_message_command)
+main.add_command(replay_command)
+main.add_command(release_command)
+main.add_command(reconcile_command)
+main.add_command(prune_command)
+main.add_command(config_command)
