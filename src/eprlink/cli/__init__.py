@@ -14,6 +14,7 @@ from eprlink.cli.ops_queue import release_command, replay_command
 from eprlink.cli.ops_reconcile import prune_command, reconcile_command
 from eprlink.cli.ops_run import config_command, run_command
 from eprlink.cli.ops_status import messages_command, show_message_command, status_command
+from eprlink.cli.sim import sim_command
 from eprlink.cli.transport import listen_command, send_command
 from eprlink.cli.validate import validate_command
 
@@ -47,3 +48,4 @@ main.add_command(release_command)
 main.add_command(reconcile_command)
 main.add_command(prune_command)
 main.add_command(config_command)
+main.add_command(sim_command)
