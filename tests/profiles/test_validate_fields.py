@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from eprlink.profiles import FieldDef, SegmentDef, Usage
+from eprlink.profiles import FieldDef, ProfileError, SegmentDef, Usage
 from tests.profiles.test_validate_support import (
     ADT,
     EVN,
@@ -301,7 +301,14 @@ def test_too_many_repetitions() -> None:
 # -- identifiers ---------------------------------------------------------------------------------
 def test_valid_nhs_number_in_either_position_and_form() -> None:
     assert codes(check(_adt(pid=_pid(f3="ZZ1^^^RCB^MR~9990000018^^^NHS^NH")))) == []
-    assert codes(check(_adt(pid=_pid(f3="9990000018^^^NHS")))) == [("W", 101, "PID-3[1].5")]
+    # ITK's form without CX-5 needs no type (identifiers.nhs_type_optional, default true) ...
+    assert codes(check(_adt(pid=_pid(f3="9990000018^^^NHS")))) == []
+    # ... unless the profile says otherwise; other identifiers still need one
+    strict = build_profile(settings={"identifiers": {"nhs_type_optional": False}})
+    assert codes(check(_adt(pid=_pid(f3="9990000018^^^NHS")), strict)) == [("W", 101, "PID-3[1].5")]
+    assert codes(check(_adt(pid=_pid(f3="9990000018^^^NHS~Z1^^^RCB")))) == [
+        ("W", 101, "PID-3[2].5")
+    ]
 
 
 def test_invalid_nhs_number_is_102_at_its_repetition() -> None:
@@ -332,8 +339,11 @@ def test_nhs_number_check_settings() -> None:
     for value, expected in (("warning", [("W", 102, "PID-3[1]")]), ("off", [])):
         profile = build_profile(settings={"identifiers": {"nhs_number_check": value}})
         assert codes(check(_adt(pid=pid), profile)) == expected
+    # recognised by CX-5 NH whatever the authority, unless recognise_nhs_by leaves "type" out
     profile = build_profile(settings={"identifiers": {"nhs_authority": "NHSX"}})
-    assert codes(check(_adt(pid=pid), profile)) == []
+    assert codes(check(_adt(pid=pid), profile)) == [("E", 102, "PID-3[1]")]
+    settings = {"identifiers": {"nhs_authority": "NHSX", "recognise_nhs_by": ["authority"]}}
+    assert codes(check(_adt(pid=pid), build_profile(settings=settings))) == []
 
 
 def test_identifier_without_authority_or_type() -> None:
@@ -358,8 +368,10 @@ def test_identifier_fields_setting() -> None:
     segments = [msh("ADT^A40^ADT_A40"), EVN, PID, "MRG|9990000019^^^NHS^NH"]
     report = check(segments, build_profile(settings=settings))
     assert codes(report) == [("E", 102, "MRG-1[1]")]
-    report = check(segments, build_profile(settings={"identifiers": {"field": "MRG-1"}}))
+    report = check(segments, build_profile(settings={"identifiers": {"fields": "MRG-1"}}))
     assert codes(report) == [("E", 102, "MRG-1[1]")]
+    with pytest.raises(ProfileError, match=r"settings\.identifiers\.field is not a setting"):
+        check(segments, build_profile(settings={"identifiers": {"field": "MRG-1"}}))
 
 
 def test_optional_identifier_checks() -> None:

@@ -205,9 +205,30 @@ def test_bad_settings_raise_profile_error(settings: dict[str, object], message: 
         Validator(build_profile(settings=settings))
 
 
-def test_unknown_setting_keys_are_left_alone() -> None:
-    settings = {"identifiers": {"chi_authority": "CHI"}, "careflow": {"x": 1}}
+def test_other_components_settings_are_left_alone() -> None:
+    settings = {
+        "identifiers": {"chi_authority": "CHI", "note": "for people", "source": "ref §5.3"},
+        "integration": {"careflow": {"x": 1}},
+        "trust": {"name": "Example", "anything": True},
+    }
     assert codes(check(ADT, build_profile(settings=settings))) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "message"),
+    [
+        # a key nobody reads would silently do nothing: refused
+        ({"careflow": {"x": 1}}, r"settings\.careflow: no eprlink component reads"),
+        ({"identifers": {"require_type": "E"}}, r"settings\.identifers: no eprlink component"),
+        ({"identifiers": {"require_typ": "E"}}, r"settings\.identifiers\.require_typ is not a"),
+        ({"usage": {"re_missing": "I"}}, r"settings\.usage: no eprlink component reads"),
+        ({"validation": {"z_segments": "W"}}, r"settings\.validation\.z_segments is not a"),
+        ({"identity_reliability": {"positional": False}}, r"identity_reliability\.positional"),
+    ],
+)
+def test_unknown_settings_are_refused(settings: dict[str, object], message: str) -> None:
+    with pytest.raises(ProfileError, match=message):
+        Validator(build_profile(settings=settings))
 
 
 # Every kind, with a condition that holds and one that does not (PV1-2 is I in ADT).

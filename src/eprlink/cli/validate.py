@@ -6,9 +6,9 @@ import json
 
 import click
 
-from eprlink.cli.input import EXIT_UNREADABLE, load_messages
+from eprlink.cli.input import EXIT_UNREADABLE, UnreadableInput, load_messages
 from eprlink.cli.profiles import required_profile
-from eprlink.profiles import Report, validator_for
+from eprlink.profiles import ProfileError, Report, validator_for
 
 __all__ = ["validate_command"]
 
@@ -54,7 +54,10 @@ def validate_command(  # noqa: PLR0917 - one parameter per option
     1 when any has errors, 2 when input or profile cannot be used.
     """
     profile = required_profile(trust, layers or None)
-    validator = validator_for(profile)
+    try:  # building the validator checks the profile's settings
+        validator = validator_for(profile)
+    except ProfileError as exc:
+        raise UnreadableInput(f"profile not usable: {exc}") from exc
     documents: list[dict[str, object]] = []
     invalid = unreadable = 0
     for name in files:

@@ -55,7 +55,6 @@ def profile_check(profile: Profile) -> ContentCheck:
 def load_check(section: ProfilesSection) -> ContentCheck:
     """Load the configured profile layers and Trust overlay into a check."""
     try:
-        profile = load_profile(section.layers, trust=section.trust)
-    except (ProfileError, OSError) as exc:
+        return profile_check(load_profile(section.layers, trust=section.trust))
+    except (ProfileError, OSError) as exc:  # settings are checked when the validator is built
         raise EngineError(f"cannot load the validation profile: {exc}") from exc
-    return profile_check(profile)

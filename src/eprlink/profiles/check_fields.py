@@ -17,6 +17,8 @@ __all__ = ["FieldCheck", "SegmentCheck", "check_segment", "compile_segment"]
 _HEADERS = frozenset({"MSH", "BHS", "FHS"})
 _VARIES = {"OBX": (5, 2)}  # field whose datatype another field names (ST-9: OBX-5 by OBX-2)
 _NOT_SUPPORTED = "no value (the field is not supported by this profile)"
+_BACKWARD = "no value (the field is kept for backwards compatibility only)"
+_RE_MISSING = "a value when one is available (usage RE: required if available)"
 _SNAPSHOT = (
     'no empty or "" repetition (repeating fields are snapshots: delete them all with one '
     '"" repetition)'
@@ -29,11 +31,12 @@ class FieldCheck:
     name: str
     required: bool
     not_supported: bool
+    backward: bool  # usage B or W: kept for backwards compatibility, should not be sent
     max_repetitions: int | None
     site: Site
     value: Fast | None  # fast path for one repetition; None when nothing there can fail
     several: Fast  # fast path for a field holding the repetition separator
-    special: bool  # not supported, or typed by another field: looked at one by one
+    special: bool  # not supported, backward, or typed by another field: looked at one by one
     varies_from: int | None = None  # the field naming this field's datatype (OBX-2)
 
     @property
@@ -53,6 +56,7 @@ class SegmentCheck:
     every: tuple[tuple[int, FieldCheck], ...]  # (index, check) of every defined field
     valued: tuple[tuple[int, FieldCheck], ...]  # those with something to check in a value
     required: tuple[FieldCheck, ...]
+    wanted: tuple[FieldCheck, ...]  # usage RE: reported (re_missing) when absent
     identifiers: tuple[int, ...]
     varied: dict[tuple[int, str], FieldCheck] = field(default_factory=dict, compare=False)
 
@@ -90,16 +94,18 @@ def _field(  # noqa: PLR0917
     varies_from: int | None = None,
 ) -> FieldCheck:
     value = fast_checker(site, 0, d)
+    backward = usage in (Usage.BACKWARD, Usage.WITHDRAWN)
     return FieldCheck(
         position=position,
         name=name,
         required=usage is Usage.REQUIRED,
         not_supported=usage is Usage.NOT_SUPPORTED,
+        backward=backward,
         max_repetitions=repetitions,
         site=site,
         value=value,
         several=_refuse if repetitions == 1 else _several(value, repetitions, d),
-        special=usage is Usage.NOT_SUPPORTED or varies_from is not None,
+        special=usage is Usage.NOT_SUPPORTED or backward or varies_from is not None,
         varies_from=varies_from,
     )
 
@@ -112,7 +118,9 @@ def compile_segment(
     size = max((f.position for f in definition.fields), default=0) + 1 - offset
     by_index: list[FieldCheck | None] = [None] * max(size, 1)
     required: list[FieldCheck] = []
+    wanted: list[FieldCheck] = []
     varies = _VARIES.get(definition.id)
+    folds = _folds(definition.id, settings)
     for spec in definition.fields:
         is_varies = spec.datatype.lower() == "varies"
         site = sites.site(
@@ -120,6 +128,7 @@ def compile_segment(
             "ST" if is_varies else spec.datatype,
             table=spec.table,
             max_length=spec.max_length,
+            fold=folds.get(spec.position, False),
         )
         typed_by = varies[1] if is_varies and varies and varies[0] == spec.position else None
         check = _field(
@@ -127,6 +136,8 @@ def compile_segment(
         )
         if check.required:
             required.append(check)
+        elif spec.usage is Usage.REQUIRED_IF_KNOWN:
+            wanted.append(check)
         index = spec.position - offset
         if index >= 1 and not (header and spec.position <= 2):
             by_index[index] = check
@@ -141,8 +152,26 @@ def compile_segment(
         every,
         valued,
         tuple(required),
+        tuple(wanted),
         identifiers,
     )
+
+
+def _folds(sid: str, settings: Settings) -> dict[int, bool | frozenset[int]]:
+    """``settings.matching.case_insensitive`` for one segment: field position -> ``True`` (every
+    table in the field) or the components whose tables compare case-insensitively."""
+    folds: dict[int, bool | frozenset[int]] = {}
+    for path in settings.case_insensitive:
+        if path.segment != sid or path.field is None:
+            continue
+        if path.component is None:
+            folds[path.field] = True
+        else:
+            known = folds.get(path.field, frozenset())
+            if known is not True:
+                assert isinstance(known, frozenset)
+                folds[path.field] = known | {path.component}
+    return folds
 
 
 def check_segment(  # noqa: PLR0917 - called once per segment from one place
@@ -155,10 +184,11 @@ def check_segment(  # noqa: PLR0917 - called once per segment from one place
     settings: Settings,
     sites: SiteCompiler,
     out: Collector,
-) -> None:
-    """Check one segment's fields. Only fields that are present are looked at, plus the
-    required ones; each goes through its fast-path closure first, and only a field that fails it
-    is walked again (:func:`~eprlink.profiles.check_types.walk`) to say what is wrong where."""
+) -> list[str]:
+    """Check one segment's fields, and return them (split on the field separator) for the
+    value checks. Only fields that are present are looked at, plus the required ones; each
+    goes through its fast-path closure first, and only a field that fails it is walked again
+    (:func:`~eprlink.profiles.check_types.walk`) to say what is wrong where."""
     fields = text.split(d.field)
     count = len(fields)
     offset = 1 if segment.header else 0
@@ -171,6 +201,13 @@ def check_segment(  # noqa: PLR0917 - called once per segment from one place
                 line, Severity.ERROR, ErrorCode.REQUIRED_FIELD_MISSING, sid, sequence,
                 needed.position, name=needed.name, expected="a value (required field)",
                 found="nothing" if not raw else 'the explicit null ""',
+            )  # fmt: skip
+    for wanted in segment.wanted:
+        index = wanted.position - offset
+        if index >= count or not fields[index]:
+            out.at(
+                line, settings.re_missing, ErrorCode.REQUIRED_FIELD_MISSING, sid, sequence,
+                wanted.position, name=wanted.name, expected=_RE_MISSING, found="nothing",
             )  # fmt: skip
     separator = d.repetition
     # Without a repetition separator anywhere in the segment, a field whose value has nothing
@@ -188,8 +225,13 @@ def check_segment(  # noqa: PLR0917 - called once per segment from one place
                     check.position, name=check.name, expected=_NOT_SUPPORTED, found="a value",
                 )  # fmt: skip
                 continue
-            assert check.varies_from is not None
-            check = _varied(segment, check, fields, check.varies_from - offset, d, sites)
+            if check.backward:
+                out.at(
+                    line, settings.backward_present, ErrorCode.DATA_TYPE_ERROR, sid, sequence,
+                    check.position, name=check.name, expected=_BACKWARD, found="a value",
+                )  # fmt: skip
+            if check.varies_from is not None:
+                check = _varied(segment, check, fields, check.varies_from - offset, d, sites)
         if separator in raw:
             passed = check.several(raw)
         else:
@@ -204,6 +246,7 @@ def check_segment(  # noqa: PLR0917 - called once per segment from one place
             name, required = (known.name, known.required) if known else ("", False)
             where = (line, sid, sequence, position, name, required)
             check_identifiers(fields[index], where, d, charset, settings, out)
+    return fields
 
 
 def _varied(  # noqa: PLR0917

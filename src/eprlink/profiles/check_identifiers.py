@@ -5,7 +5,7 @@ from __future__ import annotations
 from eprlink.errors import ErrorCode
 from eprlink.hl7 import Delimiters, unescape
 from eprlink.profiles.check_primitives import NULL, null_repetition, quote
-from eprlink.profiles.checks import Collector, Settings, nhs_number_problem
+from eprlink.profiles.checks import Collector, Settings, national_number, nhs_number_problem
 
 __all__ = ["check_identifiers"]
 
@@ -19,9 +19,10 @@ def check_identifiers(  # noqa: PLR0917
     out: Collector,
 ) -> None:
     """PID-3 and the like: no ``""`` identifiers where required, authority and type present,
-    and the NHS number (CX-4 ``NHS``, CX-5 ``NH`` or empty) valid by modulus 11 (ST-7)."""
+    and the NHS number (recognised per :func:`~eprlink.profiles.checks.national_number`) valid
+    by modulus 11 (ST-7). ITK's ``^^^NHS`` needs no type when ``nhs_type_optional``."""
     line, sid, sequence, position, name, required = field
-    authority_wanted = settings.nhs_authority.upper()
+    type_optional = settings.nhs_type_optional
     found_nhs = False
     for number, repetition in enumerate(raw.split(d.repetition), 1):
         if not repetition:
@@ -41,6 +42,8 @@ def check_identifiers(  # noqa: PLR0917
         if d.subcomponent is not None:
             authority = authority.split(d.subcomponent, 1)[0]
         kind = parts[4] if len(parts) > 4 else ""
+        if kind and d.subcomponent is not None:
+            kind = kind.split(d.subcomponent, 1)[0]
         if ident == NULL and required:
             out.at(
                 line, settings.required_identifier, ErrorCode.REQUIRED_FIELD_MISSING, *where, 1,
@@ -55,13 +58,14 @@ def check_identifiers(  # noqa: PLR0917
                 name=name, expected="an assigning authority (CX-4) on every identifier",
                 found="none",
             )  # fmt: skip
-        if not kind:
+        national = national_number(authority, kind, settings)
+        if not kind and not (type_optional and national == "nhs"):
             out.at(
                 line, settings.require_type, ErrorCode.REQUIRED_FIELD_MISSING, *where, 5,
                 name=name, expected="an identifier type code (CX-5) on every identifier",
                 found="none",
             )  # fmt: skip
-        if authority.upper() == authority_wanted and kind in ("", settings.nhs_type):
+        if national == "nhs":
             found_nhs = True
             value = unescape(ident, d, charset=charset) if d.escape in ident else ident
             problem = nhs_number_problem(value)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from eprlink.errors import ErrorCode
 from eprlink.hl7 import Delimiters, Path, PathError, parse_path, unescape
 from eprlink.profiles.check_primitives import NULL, quote
-from eprlink.profiles.checks import Collector, Settings, nhs_number_problem
+from eprlink.profiles.checks import Collector, Settings, national_number, nhs_number_problem
 from eprlink.profiles.errors import ProfileError
 from eprlink.profiles.model import Condition, Rule, RuleKind, SegmentDef
 
@@ -37,8 +37,9 @@ class _Target:
 @dataclass(frozen=True, slots=True)
 class _When:
     target: _Target
-    values: tuple[str, ...]
+    values: frozenset[str]
     present: bool | None
+    fold: bool = False  # compare casefolded (settings.matching.case_insensitive)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,8 @@ class CompiledRule:
     expected: str
     same: bool = False  # the condition is read from the rule's own occurrence
     kind: str = ""  # rule.kind's value: plain strings compare faster than enum members
+    values: frozenset[str] = frozenset()  # value_in's values, casefolded when ``fold``
+    fold: bool = False  # compare casefolded (settings.matching.case_insensitive)
 
 
 def _target(text: str, segment_only: bool | None, where: str) -> _Target:
@@ -87,10 +90,30 @@ def _expected(rule: Rule, segment: SegmentDef | None) -> str:
     return f"{text} ({note})" if note else text
 
 
+def folded(path: Path, caseless: Sequence[Path]) -> bool:
+    """Whether the coded value at ``path`` (its first component when it names none) is
+    compared case-insensitively under ``settings.matching.case_insensitive``."""
+    component = path.component or 1
+    return any(
+        p.segment == path.segment
+        and p.field == path.field
+        and (p.component is None or p.component == component)
+        for p in caseless
+    )
+
+
+def _fold(values: Sequence[str], fold: bool) -> frozenset[str]:
+    return frozenset(v.casefold() for v in values) if fold else frozenset(values)
+
+
 def compile_rules(
-    rules: Sequence[Rule], segments: Mapping[str, SegmentDef], where: str
+    rules: Sequence[Rule],
+    segments: Mapping[str, SegmentDef],
+    where: str,
+    caseless: Sequence[Path] = (),
 ) -> tuple[CompiledRule, ...]:
-    """Check every path once, when the validator is built: a broken rule is a profile error."""
+    """Check every path once, when the validator is built: a broken rule is a profile error.
+    Values at the ``caseless`` paths are compared case-insensitively."""
     compiled: list[CompiledRule] = []
     for number, rule in enumerate(rules):
         place = f"{where}[{number}] ({rule.kind.value} {rule.path})"
@@ -98,8 +121,9 @@ def compile_rules(
         when = None
         if rule.when is not None:
             condition: Condition = rule.when
-            when = _When(_target(condition.path, None, place + ".when"), condition.values,
-                         condition.present)  # fmt: skip
+            spot = _target(condition.path, None, place + ".when")
+            fold = spot.path.field is not None and folded(spot.path, caseless)
+            when = _When(spot, _fold(condition.values, fold), condition.present, fold)
             if when.target.path.field is None and when.values:
                 raise ProfileError(f"{place}.when: a segment has no value to compare")
         segment = segments.get(target.path.segment)
@@ -110,6 +134,7 @@ def compile_rules(
             and target.every
             and when.target.path.segment == target.path.segment
         )
+        fold = target.path.field is not None and folded(target.path, caseless)
         compiled.append(
             CompiledRule(
                 rule,
@@ -120,6 +145,8 @@ def compile_rules(
                 _expected(rule, segment),
                 same,
                 rule.kind.value,
+                _fold(rule.values, fold),
+                fold,
             )
         )
     return tuple(compiled)
@@ -205,6 +232,8 @@ def _holds(when: _When, doc: Document, line: int | None) -> bool:
         return False
     if when.values:
         coded = doc.value(doc.part(raw, path, path.repetition or 1, path.component or 1))
+        if coded is not None and when.fold:
+            coded = coded.casefold()
         return coded in when.values
     return True
 
@@ -299,7 +328,7 @@ def _apply(  # noqa: PLR0917
     for number in numbers:
         if kind == "value_in":
             value = doc.value(doc.part(raw, path, number, path.component or 1))
-            if value and value not in rule.rule.values:
+            if value and (value.casefold() if rule.fold else value) not in rule.values:
                 _emit(out, rule, sort, sequence, number, path.component, path.subcomponent,
                       show=show, found=quote(value), found_safe="another value")  # fmt: skip
             continue
@@ -317,7 +346,9 @@ def _nhs_problem(doc: Document, text: str, settings: Settings) -> tuple[str | No
     if d.subcomponent is not None:
         authority = authority.split(d.subcomponent, 1)[0]
     kind = parts[4] if len(parts) > 4 else ""
-    if authority.upper() != settings.nhs_authority.upper() or kind not in ("", settings.nhs_type):
+    if kind and d.subcomponent is not None:
+        kind = kind.split(d.subcomponent, 1)[0]
+    if national_number(authority, kind, settings) != "nhs":
         return None, ""
     ident = doc.value(parts[0]) or ""
     return (nhs_number_problem(ident) if ident else None), ident

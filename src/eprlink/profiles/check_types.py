@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from eprlink.hl7 import Delimiters, unescape
 from eprlink.profiles.check_primitives import NULL, PRIMITIVES, PrimitiveCheck, quote
@@ -36,6 +36,7 @@ class Site:
     max_length: int | None = None
     required: bool = False
     parts: tuple[tuple[int, Site], ...] = ()
+    fold: bool = False  # settings.matching.case_insensitive: ``table`` holds casefolded codes
 
     @property
     def trivial(self) -> bool:
@@ -68,9 +69,10 @@ class SiteCompiler:
         self._tables = tables
         self._cache: dict[tuple[object, ...], Site] = {}
 
-    def table(self, table_id: str | None) -> CodeTable | None:
+    def table(self, table_id: str | None, *, fold: bool = False) -> CodeTable | None:
         """A table the profile defines with codes; undefined or empty tables are local ones,
-        which the validator skips."""
+        which the validator skips. With ``fold`` the codes are casefolded, for values compared
+        case-insensitively (``settings.matching.case_insensitive``)."""
         if not table_id:
             return None
         tables = self._tables
@@ -78,7 +80,12 @@ class SiteCompiler:
         if found is None:
             bare = table_id[3:] if table_id.upper().startswith("HL7") else table_id
             found = tables.get(bare) or tables.get("HL7" + bare)
-        return found if found is not None and found.codes else None
+        if found is None or not found.codes:
+            return None
+        if fold:
+            codes = {code.casefold(): text for code, text in found.codes.items()}
+            return replace(found, codes=codes)
+        return found
 
     def known(self, datatype: str) -> bool:
         """Whether the profile (or HL7's primitive list) defines this datatype."""
@@ -93,12 +100,15 @@ class SiteCompiler:
         max_length: int | None = None,
         required: bool = False,
         depth: int = 0,
+        fold: bool | frozenset[int] = False,
     ) -> Site:
-        key = (name, datatype, table, max_length, required, depth)
+        """The site of a value; ``fold`` makes its tables case-insensitive: ``True`` every
+        table in it, a set of positions those components' tables only."""
+        key = (name, datatype, table, max_length, required, depth, fold)
         cached = self._cache.get(key)
         if cached is None:
             cached = self._cache[key] = self._build(
-                name, datatype, table, max_length, required, depth
+                name, datatype, table, max_length, required, depth, fold
             )
         return cached
 
@@ -110,8 +120,9 @@ class SiteCompiler:
         max_length: int | None,
         required: bool,
         depth: int,
+        fold: bool | frozenset[int],
     ) -> Site:
-        code_table = self.table(table_id)
+        code_table = self.table(table_id, fold=fold is True)
         label = table_label(code_table) if code_table is not None else ""
         primitive = PRIMITIVES.get(datatype)
         definition = self._datatypes.get(datatype)
@@ -129,6 +140,7 @@ class SiteCompiler:
                     max_length=component.max_length,
                     required=component.usage is Usage.REQUIRED,
                     depth=depth + 1,
+                    fold=fold is True or (fold is not False and component.position in fold),
                 )
                 if not child.trivial:
                     parts.append((component.position - 1, child))
@@ -145,6 +157,7 @@ class SiteCompiler:
             table_label=label,
             max_length=max_length,
             required=required,
+            fold=fold is True and code_table is not None,
         )
 
 
@@ -222,7 +235,7 @@ def walk(  # noqa: PLR0917 - hot path: positional arguments, no keyword overhead
                 return False
             out.append(("format", site, component, subcomponent, quote(value), reason))
             ok = False
-    if table is not None and value not in table.codes:
+    if table is not None and (value.casefold() if site.fold else value) not in table.codes:
         if out is None:
             return False
         out.append(("table", site, component, subcomponent, quote(value), "a code not in it"))
@@ -263,6 +276,21 @@ def fast_checker(site: Site, level: int, d: Delimiters) -> Fast | None:
     check = site.check
     codes = site.table.codes if site.table is not None else None
     escape = d.escape
+    if site.fold and codes is not None:
+        folded = codes
+
+        def caseless(text: str) -> bool:
+            if limit is not None and len(text) > limit:
+                return False
+            if separator is not None and separator in text:
+                text = text[: text.index(separator)]
+            if not text or text == NULL:
+                return True
+            if escape in text or text.casefold() not in folded:
+                return False
+            return check is None or check(text) is None
+
+        return caseless
     if check is None and codes is None:
         if limit is None:
             return None

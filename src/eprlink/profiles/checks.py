@@ -1,143 +1,36 @@
-"""Validation settings read from the profile, and the collector that turns findings into issues."""
+"""The collector that turns findings into issues, and the NHS-number checks shared by the
+identifier check and the ``nhs_number`` rule (the settings themselves are in check_settings)."""
 
 from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
 
 from nhs_number.validate import is_valid as _nhs_number_valid
 
 from eprlink.errors import ErrorCode
-from eprlink.hl7 import Path, PathError, parse_path
-from eprlink.profiles.errors import ProfileError
+from eprlink.profiles.check_settings import Settings
 from eprlink.profiles.model import Severity
 from eprlink.profiles.report import Issue
 
-__all__ = ["Collector", "Settings", "nhs_number_problem"]
-
-_LEVELS: Mapping[str, Severity | None] = {
-    "error": Severity.ERROR,
-    "warning": Severity.WARNING,
-    "info": Severity.INFO,
-    "off": None,
-    "e": Severity.ERROR,  # the layer files' spelling: table 0516 codes
-    "w": Severity.WARNING,
-    "i": Severity.INFO,
-}
+__all__ = ["Collector", "Settings", "national_number", "nhs_number_problem"]
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """The validator's settings with their defaults; ``None`` means the check is off.
+def national_number(authority: str, kind: str, settings: Settings) -> str:
+    """What one CX repetition is, from its assigning authority (CX-4's HD-1) and type (CX-5):
+    ``"nhs"``, ``"chi"`` or ``""`` (any other identifier).
 
-    Every knob lives under ``profile.settings`` (``validation``, ``identifiers``, ``nulls``) so a
-    Trust overlay can tighten or loosen a check without code; docs/validation.md lists them all.
-    A severity is ``"error"``, ``"warning"``, ``"info"`` or ``"off"`` (or ``"E"``, ``"W"``,
-    ``"I"``, as the layer files write them).
-
-    Field names are the keys without their section; ``_SECTIONS`` says which section each
-    belongs to.
+    A CHI number (``^^^CHI^NH``: CX-4 ``chi_authority``, CX-5 ``chi_type`` or empty) is never an
+    NHS number. Otherwise ``recognise_nhs_by`` decides: by ``authority`` (CX-4 equals
+    ``nhs_authority``, case-insensitively) and/or by ``type`` (CX-5 equals ``nhs_type``), as
+    HL7 UK and ITK write it (``^^^NHS^NH``, ``^^^NHS``; ref §5.3).
     """
-
-    # settings.validation.*
-    structure: Severity | None = Severity.ERROR
-    unknown_z_segments: Severity | None = Severity.INFO
-    not_supported: Severity | None = Severity.WARNING
-    datatypes: Severity | None = Severity.ERROR
-    lengths: Severity | None = Severity.ERROR
-    repetitions: Severity | None = Severity.ERROR
-    tables: Severity | None = Severity.ERROR
-    extensible_tables: Severity | None = Severity.WARNING
-    structure_mismatch: Severity | None = Severity.WARNING
-    # settings.identifiers.*
-    fields: tuple[Path, ...] = field(default=(Path("PID", 1, 3),))
-    nhs_authority: str = "NHS"
-    nhs_type: str = "NH"
-    nhs_number_check: Severity | None = Severity.ERROR
-    require_authority: Severity | None = Severity.WARNING
-    require_type: Severity | None = Severity.WARNING
-    require_nhs_number: Severity | None = None
-    repeated_digit_nhs_number: Severity | None = None
-    # settings.nulls.*
-    snapshot_rule: Severity | None = Severity.WARNING
-    required_identifier: Severity | None = Severity.ERROR
-
-    @classmethod
-    def from_profile(cls, settings: Mapping[str, object]) -> Settings:
-        """Read the three sections; unknown keys are left for other readers of the settings,
-        wrong values raise :class:`ProfileError` naming the key."""
-        values: dict[str, object] = {}
-        for item in fields(cls):
-            section = _SECTIONS[item.name]
-            table = settings.get(section, {})
-            if not isinstance(table, Mapping):
-                raise ProfileError(f"settings.{section} must be a table")
-            name = item.name
-            if name == "fields" and name not in table and "field" in table:
-                name = "field"  # one field, as the HL7 UK layer writes it
-            if name not in table:
-                continue
-            key = f"settings.{section}.{name}"
-            raw = table[name]
-            if item.name == "fields":
-                values["fields"] = _identifier_fields([raw] if isinstance(raw, str) else raw, key)
-            elif item.name in ("nhs_authority", "nhs_type"):
-                if not isinstance(raw, str) or not raw:
-                    raise ProfileError(f"{key} must be a non-empty string")
-                values[item.name] = raw
-            else:
-                if not isinstance(raw, str) or raw.lower() not in _LEVELS:
-                    allowed = "error, warning, info, off (or E, W, I)"
-                    raise ProfileError(f"{key} must be one of {allowed}, not {raw!r}")
-                values[item.name] = _LEVELS[raw.lower()]
-        return cls(**values)  # type: ignore[arg-type]
-
-
-_SECTIONS = {
-    **dict.fromkeys(
-        (
-            "structure",
-            "unknown_z_segments",
-            "not_supported",
-            "datatypes",
-            "lengths",
-            "repetitions",
-            "tables",
-            "extensible_tables",
-            "structure_mismatch",
-        ),
-        "validation",
-    ),
-    **dict.fromkeys(
-        (
-            "fields",
-            "nhs_authority",
-            "nhs_type",
-            "nhs_number_check",
-            "require_authority",
-            "require_type",
-            "require_nhs_number",
-            "repeated_digit_nhs_number",
-        ),
-        "identifiers",
-    ),
-    **dict.fromkeys(("snapshot_rule", "required_identifier"), "nulls"),
-}
-
-
-def _identifier_fields(raw: object, key: str) -> tuple[Path, ...]:
-    if not isinstance(raw, list | tuple) or not all(isinstance(x, str) for x in raw):
-        raise ProfileError(f"{key} must be a list of field paths such as 'PID-3'")
-    paths: list[Path] = []
-    for text in raw:
-        try:
-            path = parse_path(text)
-        except PathError:
-            raise ProfileError(f"{key}: {text!r} is not a field path such as 'PID-3'") from None
-        if path.field is None or path.repetition or path.component or "[" in text:
-            raise ProfileError(f"{key}: {text!r} must name a whole field, such as 'PID-3'")
-        paths.append(path)
-    return tuple(paths)
+    upper = authority.upper()
+    if upper == settings.chi_authority.upper() and kind in ("", settings.chi_type):
+        return "chi"
+    ways = settings.recognise_nhs_by
+    if "authority" in ways and upper == settings.nhs_authority.upper():
+        return "nhs"
+    if "type" in ways and kind == settings.nhs_type:
+        return "nhs"
+    return ""
 
 
 def nhs_number_problem(value: str) -> str | None:

@@ -1,4 +1,5 @@
-"""Validating a message against a profile: event, structure, fields, identifiers, rules."""
+"""Validating a message against a profile: event, structure, fields, identifiers, rules, and
+the checks on values at settings paths (trace status, sex, ranges, patterns)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,14 @@ from eprlink.profiles.check_primitives import NULL, quote
 from eprlink.profiles.check_rules import CompiledRule, Document, compile_rules, run_rules
 from eprlink.profiles.check_structure import StructureFinding, StructureMatcher
 from eprlink.profiles.check_types import SiteCompiler
+from eprlink.profiles.check_values import (
+    ValueContext,
+    compile_value_checks,
+    finish_value_checks,
+)
 from eprlink.profiles.checks import Collector, Settings
-from eprlink.profiles.model import Profile, Severity
+from eprlink.profiles.errors import ProfileError
+from eprlink.profiles.model import Profile, Severity, Usage
 from eprlink.profiles.report import Issue, Report
 
 __all__ = ["Validator", "validate", "validator_for"]
@@ -74,12 +81,34 @@ class Validator:
         self._sites = SiteCompiler(profile.datatypes, profile.tables)
         self._segments: dict[Delimiters, dict[str, SegmentCheck]] = {}
         self._matchers: dict[str, StructureMatcher] = {}
-        self._rules = compile_rules(profile.rules, profile.segments, "rules")
+        self._usage_cache: dict[str, tuple[tuple[str, Usage, str], ...]] = {}
+        caseless = self.settings.case_insensitive
+        self._rules = compile_rules(profile.rules, profile.segments, "rules", caseless)
         self._event_rules: dict[tuple[str, str], tuple[CompiledRule, ...]] = {
-            key: compile_rules(event.rules, profile.segments, f"events {key[0]}^{key[1]} rules")
+            key: compile_rules(
+                event.rules, profile.segments, f"events {key[0]}^{key[1]} rules", caseless
+            )
             for key, event in profile.events.items()
         }
-        self._types = frozenset(key[0] for key in profile.events)
+        unsupported = self.settings.unsupported_events
+        # Message types with at least one supported event: others are answered 200, not 201.
+        self._types = frozenset(key[0] for key in profile.events if key not in unsupported)
+        self._values = compile_value_checks(self.settings, profile.segments, profile.datatypes)
+        self._check_paths(profile)
+
+    def _check_paths(self, profile: Profile) -> None:
+        """A setting that names a segment the profile does not define would never apply."""
+        settings = self.settings
+        named = [
+            *((f"settings.segment_usage.{sid}", sid) for sid, _usage in settings.segment_usage),
+            *((f"settings.numeric_ranges {p}", p.segment) for p, *_ in settings.numeric_ranges),
+            *((f"settings.patterns {p.path}", p.path.segment) for p in settings.patterns),
+            *((f"settings.matching.case_insensitive {p}", p.segment)
+              for p in settings.case_insensitive),
+        ]  # fmt: skip
+        for where, sid in named:
+            if sid not in profile.segments:
+                raise ProfileError(f"{where}: the profile defines no segment {sid}")
 
     def _compiled(self, d: Delimiters) -> dict[str, SegmentCheck]:
         """Segment checks for one set of delimiters (feeds use one set, nearly always)."""
@@ -139,6 +168,9 @@ class Validator:
         known = self._compiled(d)
         definitions = profile.segments
         sites = self._sites
+        values = self._values
+        hooks = values.hooks
+        context = ValueContext(d, charset, settings, out)
         ids: list[str] = []
         sequences: list[int] = []
         seen: dict[str, int] = {}
@@ -152,7 +184,12 @@ class Validator:
                 if sid not in definitions:
                     continue
                 check = self._segment(sid, known, d)
-            check_segment(check, line, index, sequence, d, charset, settings, sites, out)
+            fields = check_segment(check, line, index, sequence, d, charset, settings, sites, out)
+            found = hooks.get(sid)
+            if found is not None:
+                for hook in found:
+                    hook(fields, index, sequence, context)
+        finish_value_checks(values, context)
         if structure is not None and settings.structure is not None:
             findings = self._matcher(structure).match(ids)
             self._structure_issues(findings, ids, sequences, structure, out)
@@ -160,6 +197,8 @@ class Validator:
             for index, sid in enumerate(ids):
                 if sid not in definitions:
                     self._outside(index, sid, sequences[index], None, out)
+        if structure is not None and settings.segment_usage:
+            self._segment_usage(structure, ids, seen, out)
         rules = self._rules + (self._event_rules.get(key, ()) if key is not None else ())
         if rules:
             run_rules(rules, Document(lines, ids, d, charset), settings, out)
@@ -191,13 +230,31 @@ class Validator:
                       found=quote(trigger), found_safe="an unsupported trigger event")  # fmt: skip
             return None, declared if declared in profile.structures else None
         key = (kind, trigger)
+        settings = self.settings
+        if key in settings.unsupported_events:
+            # settings.events.not_supported (ref §7.2, §8.1): defined by the base standard,
+            # refused here. 200 when no event of the type is supported, else 201.
+            if kind not in self._types:
+                _msh9(out, Severity.ERROR, ErrorCode.UNSUPPORTED_MESSAGE_TYPE, 1,
+                      expected="a message type this profile supports", found=quote(kind),
+                      found_safe="an unsupported message type")  # fmt: skip
+            else:
+                _msh9(out, Severity.ERROR, ErrorCode.UNSUPPORTED_EVENT_CODE, 2,
+                      expected=f"a trigger event this profile supports for {kind}",
+                      found=quote(trigger), found_safe="an unsupported trigger event")  # fmt: skip
+            return None, declared if declared in profile.structures else None
+        if key in settings.backwards_compatibility:
+            _msh9(out, settings.backward_present, ErrorCode.UNSUPPORTED_EVENT_CODE, 2,
+                  expected=f"an event in current use ({kind}^{trigger} is kept for backwards "
+                  "compatibility only)", found=quote(trigger),
+                  found_safe="an event kept for backwards compatibility")  # fmt: skip
         structure = definition.structure
         if structure not in profile.structures:
             _msh9(out, Severity.ERROR, ErrorCode.UNSUPPORTED_MESSAGE_TYPE, 3, found="none",
                   expected=f"a structure the profile defines for {kind}^{trigger}")  # fmt: skip
             return key, None
         if declared and declared != structure:
-            _msh9(out, self.settings.structure_mismatch, ErrorCode.DATA_TYPE_ERROR, 3,
+            _msh9(out, settings.structure_mismatch, ErrorCode.DATA_TYPE_ERROR, 3,
                   expected=f"{structure} for {kind}^{trigger}", found=quote(declared),
                   found_safe="another structure")  # fmt: skip
         return key, structure
@@ -250,6 +307,55 @@ class Validator:
                 index, severity, ErrorCode.SEGMENT_SEQUENCE_ERROR, sid, sequence,
                 expected=expected, found=found,
             )  # fmt: skip
+
+    def _usages(self, structure: str) -> tuple[tuple[str, Usage, str], ...]:
+        """``settings.segment_usage`` entries that say something about ``structure``: the
+        segments it can hold whose usage is not O or C, with their labels."""
+        found = self._usage_cache.get(structure)
+        if found is None:
+            inside = self._matcher(structure).root.every
+            names = self.profile.segments
+            found = tuple(
+                (sid, usage, f"{sid} ({name})" if (name := names[sid].name) != sid else sid)
+                for sid, usage in self.settings.segment_usage
+                if sid in inside and usage not in (Usage.OPTIONAL, Usage.CONDITIONAL)
+            )
+            self._usage_cache[structure] = found
+        return found
+
+    def _segment_usage(
+        self, structure: str, ids: list[str], seen: dict[str, int], out: Collector
+    ) -> None:
+        """``settings.segment_usage``: the usage of a segment where the structure allows it
+        (the notation only says optional or required). R or RE absent, X or B/W present."""
+        settings = self.settings
+        for sid, usage, label in self._usages(structure):
+            if usage in (Usage.REQUIRED, Usage.REQUIRED_IF_KNOWN):
+                if sid in seen:
+                    continue
+                required = usage is Usage.REQUIRED
+                out.at(
+                    len(ids), Severity.ERROR if required else settings.re_missing,
+                    ErrorCode.SEGMENT_SEQUENCE_ERROR, sid, 1, found="none",
+                    expected=f"segment {label}, "
+                    + ("required (settings.segment_usage)" if required
+                       else "required if available (usage RE)"),
+                )  # fmt: skip
+                continue
+            if sid not in seen:
+                continue
+            if usage is Usage.NOT_SUPPORTED:
+                severity, why = settings.not_supported, "not supported by this profile"
+            else:  # B or W
+                severity, why = settings.backward_present, "kept for backwards compatibility only"
+            sequence = 0
+            for index, found in enumerate(ids):
+                if found == sid:
+                    sequence += 1
+                    out.at(
+                        index, severity, ErrorCode.SEGMENT_SEQUENCE_ERROR, sid, sequence,
+                        expected=f"no {label} segment ({why})", found="one",
+                    )  # fmt: skip
 
     def _outside(
         self, index: int, sid: str, sequence: int, structure: str | None, out: Collector

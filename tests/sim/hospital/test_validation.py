@@ -77,11 +77,7 @@ def test_every_message_validates_with_the_example_trust_overlay() -> None:
     assert _errors(all_messages(trust, seed=33), profile) == Counter()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the brief's default MSH-18 'UNICODE UTF-8' is a v2.5 table 0211 value; the v2.4 "
-    "base and HL7 UK layers list only UNICODE, so the default is reported as error 103",
-)
 def test_the_default_charset_is_in_the_profile() -> None:
+    """The generator's default MSH-18, "UNICODE UTF-8", is accepted by the CareFlow layer."""
     message = Hospital(1, beds=10).register().messages[0]
     assert _errors([message], load_profile()) == Counter()
