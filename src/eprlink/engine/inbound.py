@@ -31,6 +31,7 @@ from eprlink.ack import (
     outcome_for,
     should_reply,
 )
+from eprlink.engine import crashpoints
 from eprlink.engine.alerts import alert, clean
 from eprlink.engine.config import (
     ChannelConfig,
@@ -134,9 +135,11 @@ class InboundChannel:
     async def _commit(self, record: InboundMessage, *, reject_collisions: bool) -> AcceptOutcome:
         """One message through ``store.accept``; the backends share commits between concurrent
         callers (group commit), so each handler can simply wait for its own."""
+        crashpoints.hit("before_commit")
         outcomes = await self._store.accept(
             [record], dedupe_window=self._window, reject_collisions=reject_collisions
         )
+        crashpoints.hit("after_commit_before_ack")
         return outcomes[0]
 
     def _extra(self, action: str, **values: object) -> dict[str, object]:
@@ -146,6 +149,7 @@ class InboundChannel:
         """Handle one payload and say what to answer."""
         loop = asyncio.get_running_loop()
         started = loop.time()
+        crashpoints.hit("after_frame_read")
         self._metrics.inc("messages_received_total", channel=self.name)
         try:
             message = parse(payload, encoding=self._encoding) if payload.strip() else None
@@ -161,6 +165,7 @@ class InboundChannel:
         else:
             reception = await self._parsed(message, payload, peer)
         if reception.reply is not None:
+            crashpoints.hit_soon("after_ack_write")  # runs once the source has written it
             self._metrics.observe(
                 "inbound_ack_latency_seconds", loop.time() - started, channel=self.name
             )

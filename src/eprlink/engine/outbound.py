@@ -6,6 +6,11 @@ so first deliveries reach the destination in acceptance order (P3). A held head 
 stream, with an alert, until an operator releases it (P5). Work arrives as a wake-up from the
 inbound side (or from the store, where it offers one), with a slow poll as a safety net for
 changes made by other processes.
+
+On a shared store (PostgreSQL, several nodes) the worker holds the destination's lease before it
+connects or claims, claims with the lease's token as fence, never starts a send once the lease's
+local deadline has passed, and does not settle after the heartbeat lost the lease; a node
+without the lease asks again every ``ttl/4`` (:mod:`eprlink.engine.leases`).
 """
 
 from __future__ import annotations
@@ -17,8 +22,10 @@ import random
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
+from eprlink.engine import crashpoints
 from eprlink.engine.alerts import alert, clean
 from eprlink.engine.config import DestinationConfig
+from eprlink.engine.leases import StreamLease
 from eprlink.engine.metrics import Metrics
 from eprlink.engine.senders import Attempt, Result, Sender
 from eprlink.hl7 import Message, parse
@@ -55,6 +62,7 @@ class DeliveryWorker:
         transform: Transform | None = None,
         encoding: str = "utf-8",
         rng: Callable[[], float] = random.random,
+        lease: StreamLease | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -77,6 +85,7 @@ class DeliveryWorker:
         self._retry_at: float | None = None
         self._task: asyncio.Task[None] | None = None
         self.delivering = False
+        self.lease = lease
 
     def _extra(self, action: str, **values: object) -> dict[str, object]:
         return {"action": action, "destination": self.name, **values}
@@ -105,6 +114,8 @@ class DeliveryWorker:
                     await task
             self._task = None
         await self.sender.close()
+        if self.lease is not None:
+            await self.lease.release()  # the next node takes the stream now, not after ttl
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -113,6 +124,8 @@ class DeliveryWorker:
                 if self._retry_at is not None:
                     await self._sleep_until(self._retry_at)
                     self._retry_at = None
+                    continue
+                if self.lease is not None and not await self._hold():
                     continue
                 if not await self.sender.prepare():
                     delay = self.backoff.next_delay()
@@ -125,9 +138,10 @@ class DeliveryWorker:
                     self._retry_at = loop.time() + delay
                     continue
                 self._signal.clear()
-                delivery = await self._store.claim(self.name, owner=self._owner)
+                delivery = await self._claim()
                 if delivery is None:
-                    await self._idle()
+                    if self.lease is None or self.lease.held:
+                        await self._idle()
                     continue
                 await self._deliver(delivery)
             except Exception as exc:  # store trouble: keep the worker alive, try again later
@@ -137,6 +151,29 @@ class DeliveryWorker:
                     extra=self._extra("worker_error", error=type(exc).__name__),
                 )
                 self._retry_at = loop.time() + self.backoff.next_delay()
+
+    async def _hold(self) -> bool:
+        """Make sure this node holds the stream; False (after a wait) while another does."""
+        lease = self.lease
+        assert lease is not None
+        if lease.held:
+            return True
+        if lease.token is not None:  # lost or lapsed: whatever is in hand is the next holder's
+            await self.sender.close()
+        if await lease.acquire():
+            return True
+        loop = asyncio.get_running_loop()
+        self._retry_at = loop.time() + lease.retry_interval
+        return False
+
+    async def _claim(self) -> Delivery | None:
+        lease = self.lease
+        if lease is None:
+            return await self._store.claim(self.name, owner=self._owner)
+        token = lease.token
+        if token is None or not lease.held:
+            return None
+        return await self._store.claim(self.name, owner=lease.owner, fence=token)
 
     async def _sleep_until(self, deadline: float) -> None:
         """Wait out a backoff. Wake-ups do not shorten it (the head must wait); stop does."""
@@ -187,17 +224,49 @@ class DeliveryWorker:
             self._metrics.inc("outbound_attempts_total", destination=self.name)
             self._metrics.set("destination_blocked", 0, destination=self.name)
             prepared = self._prepared(delivery)
+            crashpoints.hit("after_dequeue_before_send")
             if isinstance(prepared, Attempt):
                 attempt = prepared
+            elif not self._may_send(delivery):
+                return  # left in flight: the next holder takes it over with a newer token
             else:
-                attempt = await self.sender.send(delivery, *prepared)
+                attempt = await self._send(delivery, *prepared)
+                crashpoints.hit("after_downstream_ack_before_mark")
             self._metrics.set(
                 "destination_connected", 1 if self.sender.connected else 0, destination=self.name
             )
+            if self.lease is not None and self.lease.lost:
+                _log.warning(
+                    "lease lost during the attempt; outcome not recorded",
+                    extra=self._extra("settle_skipped", entry_id=delivery.entry_id),
+                )
+                return
             failure = self._decide(attempt, delivery)
             await self._settle(delivery, attempt, failure)
         finally:
             self.delivering = False
+
+    def _may_send(self, delivery: Delivery) -> bool:
+        """Never start a send once the lease's local deadline has passed (a paused holder)."""
+        lease = self.lease
+        if lease is None or lease.held:
+            return True
+        lease.expire()
+        _log.warning(
+            "lease deadline passed before the send; not sent",
+            extra=self._extra("send_abandoned", entry_id=delivery.entry_id),
+        )
+        return False
+
+    async def _send(self, delivery: Delivery, payload: bytes, control_id: str | None) -> Attempt:
+        if not crashpoints.armed("after_send_before_ack_read"):
+            return await self.sender.send(delivery, payload, control_id)
+        # Test rig only: let the send run to its first wait, which comes after the frame was
+        # written (on an open connection that is the wait for the response), then crash.
+        sending = asyncio.ensure_future(self.sender.send(delivery, payload, control_id))
+        await asyncio.sleep(0)
+        crashpoints.hit("after_send_before_ack_read")
+        return await sending
 
     def _decide(self, attempt: Attempt, delivery: Delivery) -> Failure | None:
         """The policy's answer to an attempt (P5, AK-4, AK-5)."""
@@ -230,6 +299,9 @@ class DeliveryWorker:
             except Exception as exc:
                 if self._stopping:
                     raise  # left in flight; recovery at the next start sends it again (P9)
+                if self.lease is not None and self.lease.lost:
+                    settled = False  # the next holder takes the entry over (fencing)
+                    break
                 _log.error(
                     "could not record a delivery outcome (%s); retrying",
                     type(exc).__name__,

@@ -1,7 +1,10 @@
 """The running engine: store, channels, sources and delivery workers, started and stopped in order.
 
 Start: open the store (which checks durability, P1), return this node's in-flight work to its
-queues (P9), start the delivery workers, then the sources. Stop: the reverse. Sources stop
+queues (P9), start the delivery workers, then the sources. On a store with leases (PostgreSQL,
+several nodes) each worker holds its destination's lease under an owner name unique to this
+process, and there is no start-up recovery: a head left in flight by a crashed process is taken
+over by the next lease holder's claim, under a newer fencing token. Stop: the reverse. Sources stop
 first, so in-flight frames still get their replies while nothing new is read; then workers
 finish the delivery in hand; then the store closes. Signals belong to the CLI, which sets the
 event given to :meth:`Engine.run_until`.
@@ -25,6 +28,7 @@ from eprlink.engine.config import (
     MLLPReceiverSource,
 )
 from eprlink.engine.inbound import InboundChannel
+from eprlink.engine.leases import DEFAULT_LEASE_TTL, Leasing, StreamLease, process_owner
 from eprlink.engine.metrics import Metrics
 from eprlink.engine.outbound import DeliveryWorker
 from eprlink.engine.senders import build_sender
@@ -43,6 +47,9 @@ class Engine:
     """Everything one ``eprlink run`` process does.
 
     ``store`` and ``check`` replace the configured store and profile check (tests, embedding).
+    ``lease_ttl`` (seconds) is how long a destination stream stays with a node that stopped
+    renewing its lease, when the store offers leases; a node that is killed hands its streams
+    to another within about that time.
     """
 
     def __init__(
@@ -51,9 +58,18 @@ class Engine:
         *,
         store: Store | None = None,
         check: ContentCheck | None = None,
+        lease_ttl: float = DEFAULT_LEASE_TTL,
     ) -> None:
+        if lease_ttl <= 0:
+            raise ValueError("lease_ttl must be positive")
         self.config = config
         self.store = store if store is not None else store_for(config)
+        self.lease_ttl = lease_ttl
+        self.leasing = isinstance(self.store, Leasing)
+        # Claims are recorded under this name. Alone on its store, a node keeps its configured
+        # name across restarts, so start-up recovery finds its own in-flight work (P9); sharing
+        # a store, every process is a new owner, so a stale process can never pass for it.
+        self.owner = process_owner(config.engine.node) if self.leasing else config.engine.node
         self.metrics = Metrics()
         self.channels: dict[str, InboundChannel] = {}
         self.sources: dict[str, Runner] = {}
@@ -77,7 +93,7 @@ class Engine:
             return
         await self.store.open()
         try:
-            recovered = await self.store.recover(owner=self.config.engine.node)
+            recovered = 0 if self.leasing else await self.store.recover(owner=self.owner)
             if recovered:
                 _log.info(
                     "%d in-flight deliveries returned to their queues",
@@ -131,16 +147,25 @@ class Engine:
             transform = resolve_callable(channel.transform) if channel.transform else None
             encoding = source.encoding
             for destination in channel.destinations:
-                self.workers[destination.name] = DeliveryWorker(
+                worker = DeliveryWorker(
                     destination,
                     store=self.store,
                     sender=build_sender(destination, metrics=self.metrics),
                     metrics=self.metrics,
-                    owner=config.engine.node,
+                    owner=self.owner,
                     poll_interval=config.engine.poll_interval,
                     transform=transform,
                     encoding=encoding,
                 )
+                if isinstance(self.store, Leasing):
+                    worker.lease = StreamLease(
+                        self.store,
+                        destination.name,
+                        owner=self.owner,
+                        ttl=self.lease_ttl,
+                        on_lost=worker.notify,
+                    )
+                self.workers[destination.name] = worker
 
     async def stop(self, timeout: float | None = None) -> None:
         """Stop accepting, let in-flight frames and deliveries finish (within ``timeout``

@@ -23,7 +23,8 @@ def store_for(config: EngineConfig) -> Store:
         # Imported here so that SQLite and in-memory users never load the PostgreSQL driver.
         from eprlink.store.postgres import PostgresStore  # noqa: PLC0415
 
-        return PostgresStore(section.dsn or "")
+        # the node's name on its sessions, so pg_stat_activity shows which node holds what
+        return PostgresStore(section.dsn or "", application_name=f"eprlink:{config.engine.node}")
     path = config.store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     watermark = section.min_free_disk
