@@ -80,6 +80,7 @@ class EngineSection:
     poll_interval: float = 5.0  # idle workers also look for work changed by other processes
     stats_interval: float = 15.0  # queue gauges and the queue-age alert are refreshed this often
     queue_age_alert: float = 1800.0  # queue_age_high fires when the oldest pending is older
+    lease_ttl: float = 10.0  # PostgreSQL only: how long a stopped node keeps a destination stream
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

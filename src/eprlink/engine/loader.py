@@ -113,6 +113,7 @@ def _engine(table: Table | None, base: Path) -> EngineSection:
         poll_interval=table.duration("poll_interval", 5.0),
         stats_interval=table.duration("stats_interval", 15.0),
         queue_age_alert=table.duration("queue_age_alert", 1800.0),
+        lease_ttl=table.duration("lease_ttl", 10.0),
     )
     table.finish()
     return section

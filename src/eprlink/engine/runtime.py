@@ -28,7 +28,7 @@ from eprlink.engine.config import (
     MLLPReceiverSource,
 )
 from eprlink.engine.inbound import InboundChannel
-from eprlink.engine.leases import DEFAULT_LEASE_TTL, Leasing, StreamLease, process_owner
+from eprlink.engine.leases import Leasing, StreamLease, process_owner
 from eprlink.engine.metrics import Metrics
 from eprlink.engine.outbound import DeliveryWorker
 from eprlink.engine.senders import build_sender
@@ -58,8 +58,10 @@ class Engine:
         *,
         store: Store | None = None,
         check: ContentCheck | None = None,
-        lease_ttl: float = DEFAULT_LEASE_TTL,
+        lease_ttl: float | None = None,
     ) -> None:
+        if lease_ttl is None:
+            lease_ttl = config.engine.lease_ttl
         if lease_ttl <= 0:
             raise ValueError("lease_ttl must be positive")
         self.config = config
