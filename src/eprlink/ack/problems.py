@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import Protocol
 
 from eprlink.ack.codes import Severity
-from eprlink.ack.errors import AckUsageError
+from eprlink.ack.errors import AckError, AckUsageError
 from eprlink.errors import ErrorCode
 from eprlink.hl7 import ParseError, PathError, parse_path
 
@@ -33,6 +34,32 @@ MSA3_PATTERN = re.compile(
 
 SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{2}")
 _ER7_START = re.compile(rb"[A-Z][A-Z0-9]{2}[!-/:-@\[-`{-~]")
+
+
+class _Valued(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class Finding(Protocol):
+    """What a validator reports about one place in a message (structural: no import needed)."""
+
+    @property
+    def code(self) -> int: ...
+    @property
+    def severity(self) -> _Valued: ...
+    @property
+    def segment(self) -> str | None: ...
+    @property
+    def sequence(self) -> int | None: ...
+    @property
+    def field(self) -> int | None: ...
+    @property
+    def repetition(self) -> int | None: ...
+    @property
+    def component(self) -> int | None: ...
+    @property
+    def subcomponent(self) -> int | None: ...
 
 
 class Reason(StrEnum):
@@ -185,6 +212,28 @@ class Problem:
             severity=_severity(severity),
             reason=None if reason is None else Reason(reason),
         )
+
+    @classmethod
+    def from_finding(cls, finding: Finding) -> Problem:
+        """A validation finding (e.g. :class:`eprlink.profiles.Issue`) as a problem for the ACK.
+
+        A location an ERR segment cannot express is dropped, never the code: the sender must
+        still learn what was wrong.
+        """
+        severity = Severity(finding.severity.value)
+        try:
+            return cls(
+                ErrorCode(finding.code),
+                segment_id=finding.segment,
+                sequence=finding.sequence,
+                field=finding.field,
+                repetition=finding.repetition,
+                component=finding.component,
+                subcomponent=finding.subcomponent,
+                severity=severity,
+            )
+        except AckError:
+            return cls(ErrorCode(finding.code), severity=severity)
 
     @classmethod
     def from_parse_error(cls, error: ParseError, *, payload: bytes | str | None = None) -> Problem:

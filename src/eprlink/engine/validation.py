@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from eprlink.ack import AckError, Problem, Severity
+from eprlink.ack import Problem, Severity
 from eprlink.engine.config import ProfilesSection
 from eprlink.engine.errors import EngineError
 from eprlink.hl7 import Message
@@ -24,21 +24,8 @@ ContentCheck = Callable[[Message], Sequence[Problem]]
 
 
 def problem_of(issue: Issue) -> Problem:
-    """An issue as a problem; a location the ACK cannot express is dropped, never the code."""
-    severity = Severity(issue.severity.value)
-    try:
-        return Problem(
-            issue.code,
-            segment_id=issue.segment,
-            sequence=issue.sequence,
-            field=issue.field,
-            repetition=issue.repetition,
-            component=issue.component,
-            subcomponent=issue.subcomponent,
-            severity=severity,
-        )
-    except AckError:
-        return Problem(issue.code, severity=severity)
+    """An issue as a problem for the ACK (see :meth:`Problem.from_finding`)."""
+    return Problem.from_finding(issue)
 
 
 def profile_check(profile: Profile) -> ContentCheck:

@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from eprlink.ack import AckError, Problem
-from eprlink.ack import Severity as AckSeverity
+from eprlink.ack import Problem
 from eprlink.hl7 import Message
 from eprlink.profiles import Severity, load_profile
 from eprlink.profiles.report import Issue
@@ -93,20 +92,7 @@ def trust_settings(config: TrustConfig) -> TrustSettings:
 
 
 def _problem(issue: Issue) -> Problem:
-    severity = AckSeverity(issue.severity.value)
-    try:
-        return Problem(
-            issue.code,
-            segment_id=issue.segment,
-            sequence=issue.sequence,
-            field=issue.field,
-            repetition=issue.repetition,
-            component=issue.component,
-            subcomponent=issue.subcomponent,
-            severity=severity,
-        )
-    except AckError:  # a location an ERR cannot express: keep the code, drop the place
-        return Problem(issue.code, severity=severity)
+    return Problem.from_finding(issue)
 
 
 def profile_check(config: TrustConfig) -> Check:
