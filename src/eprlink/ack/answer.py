@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from eprlink.ack.build import build_ack
-from eprlink.ack.codes import AckMode, Outcome
+from eprlink.ack.build import _acknowledge, build_ack
+from eprlink.ack.codes import AckCondition, AckMode, Outcome, ack_code
 from eprlink.ack.echo import control_id_of
 from eprlink.ack.problems import Problem, Reason
 from eprlink.ack.reply import is_acknowledgement, outcome_for
 from eprlink.errors import ErrorCode
 from eprlink.hl7 import Message, ParseError, parse
+from eprlink.hl7.scan import descend
 
 __all__ = ["Answer", "answer", "answer_oversize"]
 
@@ -34,6 +35,11 @@ class Answer:
     def accepted(self) -> bool:
         return self.outcome is Outcome.ACCEPT and self.message is not None
 
+    @property
+    def reply_bytes(self) -> bytes | None:
+        """The reply as it goes on the wire (``reply.to_bytes()``), or None to send nothing."""
+        return None if self.reply is None else self.reply.to_bytes()
+
 
 def _header_of(payload: bytes) -> Message | None:
     """The MSH alone, read as latin-1 (which decodes any byte) so the reply can echo it when the
@@ -47,6 +53,17 @@ def _header_of(payload: bytes) -> Message | None:
         return parse(payload[:end], encoding="latin-1", charsets={})
     except ParseError:
         return None
+
+
+def _is_acknowledgement(message: Message, header: list[str] | None) -> bool:
+    """:func:`is_acknowledgement` read from the MSH fields already split for the reply."""
+    if header is None or len(header) <= 9:
+        return False
+    d = message.delimiters
+    raw = descend(header[9], d, None, 1, None) if header[9] else None
+    if raw is not None and d.escape in raw:
+        return is_acknowledgement(message)  # an escaped MSH-9.1 is read the long way
+    return raw == "ACK"
 
 
 def answer(
@@ -65,7 +82,7 @@ def answer(
     ``problems`` are further findings about a parsed message (validation, duplicates) that
     decide AA/AE/AR with the parse result; they are ignored when parsing itself failed.
     """
-    if not payload.strip():
+    if not payload or payload.isspace():  # what strip() would leave empty, without a copy
         problem = Problem(ErrorCode.SEGMENT_SEQUENCE_ERROR)  # FR-6: empty frame, empty MSA-2
         reply = build_ack(
             None,
@@ -92,17 +109,19 @@ def answer(
             sending_facility=sending_facility,
         )
         return Answer(None, outcome, (problem,), reply)
-    if is_acknowledgement(message):  # HD-13: never acknowledge an acknowledgement
+    msh = message.raw_fields("MSH")  # split once, for the HD-13 check and the reply
+    if _is_acknowledgement(message, msh):  # HD-13: never acknowledge an acknowledgement
         return Answer(message, Outcome.ACCEPT, (), None)
     found = tuple(problems)
-    outcome = outcome_for(found)
-    reply = build_ack(
+    outcome = outcome_for(found) if found else Outcome.ACCEPT
+    reply = _acknowledge(
         message,
-        outcome,
+        ack_code(outcome, mode),
         errors=found,
-        mode=mode,
         sending_application=sending_application,
         sending_facility=sending_facility,
+        conditions=(AckCondition.NE, AckCondition.NE) if mode is AckMode.ENHANCED else None,
+        header=msh,
     )
     return Answer(message, outcome, found, reply)
 

@@ -83,6 +83,11 @@ def ack_code(outcome: Outcome | AckCode, mode: AckMode = AckMode.ORIGINAL) -> Ac
     A code passed in is checked against the mode instead of translated, because CA in an
     original-mode reply (or AA in an accept ACK) is a configuration mistake worth stopping.
     """
+    if outcome is Outcome.ACCEPT:  # the common case, by identity: enum hashing is slow
+        if mode is AckMode.ORIGINAL:
+            return AckCode.AA
+        if mode is AckMode.ENHANCED:
+            return AckCode.CA
     if isinstance(outcome, AckCode):
         if outcome.mode is not mode:
             raise AckUsageError(f"{outcome} is not a {mode} acknowledgement code")

@@ -131,9 +131,40 @@ class Message:
         return charset
 
     def _declared_charset(self) -> str | None:
-        segment = self._segment(0)
-        raw = segment.raw(18, 1, 1)
-        return raw or None
+        """MSH-18.1 of the first segment, read from its text when no segment object exists yet.
+
+        Making a :class:`Segment` here would tie it to this message in a reference cycle (the
+        segment points back to its owner), so a message that is only encoded would be left to
+        the cyclic garbage collector instead of being freed at once.
+        """
+        objects = self._objects
+        segment = objects[0] if objects else None
+        if segment is not None:
+            return segment.raw(18, 1, 1) or None
+        line = self._first_line()
+        if line is None:
+            return None
+        d = self._delimiters
+        fs = d.field
+        header = line[:3] in HEADER_SEGMENTS and (len(line) == 3 or line[3] == fs)
+        found = field_text(line, 0, len(line), fs, 17 if header else 18)
+        if not found:
+            return None
+        return descend(found, d, 1, 1, None)
+
+    def _first_line(self) -> str | None:
+        """The text of segment 0 as :meth:`_lines` would give it, without splitting the rest."""
+        text = self._text
+        if text is None or self._raw_segments is not None:
+            lines = self._lines()
+            return lines[0] if lines else None
+        start = 0
+        while text.startswith("\r", start):  # empty segments are dropped when splitting
+            start += 1
+        if start == len(text):
+            return None
+        end = text.find("\r", start)
+        return text[start:] if end < 0 else text[start:end]
 
     def _lines(self) -> list[str]:
         """Segment texts, split from the message text on first need (parsing does not split)."""
@@ -311,6 +342,32 @@ class Message:
             return (found if cut < 0 else found[:cut]) or None
         pieces = found.split(d.component)
         return (pieces[component - 1] or None) if component <= len(pieces) else None
+
+    def raw_fields(self, segment_id: str, repetition: int = 1) -> list[str] | None:
+        """Every field of one segment as still-escaped text, split once; ``None`` when absent.
+
+        Item ``n`` is field ``n`` as paths number it: item 0 is the segment id, and for MSH, BHS
+        and FHS item 1 is the field separator and item 2 the encoding characters. Empty fields
+        are ``""``. For code that reads several fields of one segment (an ACK reads most of
+        MSH), this costs one search and one split instead of a search per field.
+        """
+        fs = self._delimiters.field
+        text = self._text
+        if text is not None:  # unedited: cut the segment out of the text, no objects made
+            span = find_segment(text, segment_id, fs, repetition)
+            if span is None:
+                return None
+            line = text[span[0] : span[1]]
+        else:
+            position = self._position(segment_id, repetition)
+            if position is None:
+                return None
+            segment = self._objs()[position]
+            line = segment.to_er7() if segment is not None else self._lines()[position]
+        fields = line.split(fs)
+        if segment_id in HEADER_SEGMENTS:
+            fields.insert(1, fs)
+        return fields
 
     def get(
         self,
