@@ -11,13 +11,8 @@ from typing import Any
 import pytest
 
 from eprlink.profiles import Profile, load_profile
-from eprlink.profiles.check_settings import (
-    REGISTRY,
-    VALIDATOR_SECTIONS,
-    Settings,
-    known_setting,
-    setting_keys,
-)
+from eprlink.profiles.check_settings import VALIDATOR_SECTIONS, Settings
+from eprlink.profiles.settings_registry import REGISTRY, known_setting, setting_keys
 from eprlink.profiles.validate import Validator
 
 ROOT = Path(__file__).resolve().parents[2]
