@@ -3,8 +3,9 @@
 ``profile.settings`` is one free-form table that several components share. A key that nobody
 reads does nothing, silently, which in a clinical feed is a bug: so every key is listed in
 :data:`eprlink.profiles.settings_registry.REGISTRY` with its reader and default, a test holds
-the packaged layers to it, and the validator refuses (``ProfileError``) a profile whose validator sections hold a key it does not
-know or that has a settings section no component reads. docs/profiles.md documents each key.
+the packaged layers to it, and the validator refuses (``ProfileError``) a profile whose
+validator sections hold a key it does not know or that has a settings section no component
+reads. docs/profiles.md documents each key.
 
 The validator reads ``validation``, ``identifiers``, ``identity_reliability``, ``sex``,
 ``nulls``, ``segment_usage``, ``matching``, ``events``, ``numeric_ranges`` and ``patterns``.
