@@ -21,7 +21,7 @@ from eprlink.sim.capture import CaptureWriter
 from eprlink.sim.config import ListenerConfig
 from eprlink.sim.faults import FaultInjector
 from eprlink.sim.outbound import LinkStats
-from eprlink.sim.wire import Connection, DroppedError
+from eprlink.sim.wire import Connection, DroppedError, bound_port, serve
 
 __all__ = ["InboundListener"]
 
@@ -58,25 +58,12 @@ class InboundListener:
 
     @property
     def port(self) -> int:
-        if self._server is None or not self._server.sockets:
-            raise RuntimeError(f"listener {self.name} is not started")
-        return int(self._server.sockets[0].getsockname()[1])
+        return bound_port(self._server, self.name)
 
     async def start(self) -> None:
         c = self.config
-        self._server = await asyncio.start_server(
-            self._accept,
-            c.host,
-            c.port,
-            ssl=self._ssl,
-            ssl_handshake_timeout=10.0 if self._ssl else None,
-        )
-        _log.info(
-            "inbound %s listening on %s:%d",
-            self.name,
-            c.host,
-            self.port,
-            extra={"action": "sim_listening", "listener": self.name},
+        self._server = await serve(
+            self._accept, host=c.host, port=c.port, ssl=self._ssl, name=self.name, role="inbound"
         )
 
     async def stop(self) -> None:

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from ssl import SSLContext
 
 from eprlink.mllp import Decoder, Frame, FramingPolicy, encode
 from eprlink.sim.capture import CaptureWriter
+
+_log = logging.getLogger(__name__)
 
 __all__ = ["GARBAGE", "Connection", "DroppedError", "WirePlan"]
 
@@ -151,3 +155,34 @@ class Connection:
         self._task.cancel()
         await asyncio.wait({self._task})
         self.closed.set()
+
+
+async def serve(
+    accept: Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]],
+    *,
+    host: str,
+    port: int,
+    ssl: SSLContext | None,
+    name: str,
+    role: str,
+) -> asyncio.Server:
+    """Open one of the simulator's listening ports (TLS when ``ssl`` is given) and log it."""
+    server = await asyncio.start_server(
+        accept, host, port, ssl=ssl, ssl_handshake_timeout=10.0 if ssl else None
+    )
+    _log.info(
+        "%s %s listening on %s:%d",
+        role,
+        name,
+        host,
+        bound_port(server, name),
+        extra={"action": "sim_listening", "listener": name},
+    )
+    return server
+
+
+def bound_port(server: asyncio.Server | None, name: str) -> int:
+    """The port a listener is bound to (useful when it was opened on port 0)."""
+    if server is None or not server.sockets:
+        raise RuntimeError(f"listener {name} is not started")
+    return int(server.sockets[0].getsockname()[1])
