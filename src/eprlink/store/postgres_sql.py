@@ -14,6 +14,7 @@ from typing import LiteralString
 import psycopg
 
 from eprlink.store.errors import DurabilityError, StoreError, StoreUnavailableError
+from eprlink.store.sqlfiles import named_statements
 
 __all__ = [
     "RETRYABLE_SQLSTATES",
@@ -27,7 +28,6 @@ __all__ = [
     "utc",
 ]
 
-_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$")
 _MIGRATION = re.compile(r"^(\d{4})_(\w+)\.sql$")
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,47}$")
 
@@ -67,18 +67,8 @@ def queries() -> dict[str, LiteralString]:
     The text comes from a file shipped with the package, never from input: LiteralString, as
     psycopg asks for.
     """
-    text = _sql_dir().joinpath("queries.sql").read_text(encoding="utf-8")
-    found: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        match = _NAME.match(line.strip())
-        if match:
-            if match.group(1) in found:
-                raise StoreError(f"queries.sql names {match.group(1)!r} twice")
-            current = found[match.group(1)] = []
-        elif current is not None and line.strip() and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines) for name, lines in found.items()}
+    # Package data, never input: safe to treat as literal SQL, as psycopg asks.
+    return named_statements(_sql_dir().joinpath("queries.sql"))
 
 
 @dataclass(frozen=True, slots=True)

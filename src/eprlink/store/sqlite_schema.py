@@ -10,6 +10,7 @@ from importlib import resources
 from importlib.resources.abc import Traversable
 
 from eprlink.store.errors import DurabilityError, StoreError, StoreUnavailableError
+from eprlink.store.sqlfiles import named_statements
 
 __all__ = [
     "check_durability",
@@ -21,7 +22,6 @@ __all__ = [
 ]
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$")
 _MIGRATION = re.compile(r"^(\d{4})_(\w+)\.sql$")
 _SYNCHRONOUS_FULL = 2
 
@@ -45,18 +45,7 @@ def _sql_dir() -> Traversable:
 @cache
 def queries() -> dict[str, str]:
     """The named statements of queries.sql, read once per process."""
-    text = _sql_dir().joinpath("queries.sql").read_text(encoding="utf-8")
-    found: dict[str, list[str]] = {}
-    current: list[str] | None = None
-    for line in text.splitlines():
-        match = _NAME.match(line.strip())
-        if match:
-            if match.group(1) in found:
-                raise StoreError(f"queries.sql names {match.group(1)!r} twice")
-            current = found[match.group(1)] = []
-        elif current is not None and line.strip() and not line.lstrip().startswith("--"):
-            current.append(line)
-    return {name: "\n".join(lines) for name, lines in found.items()}
+    return named_statements(_sql_dir().joinpath("queries.sql"))
 
 
 def _migrations() -> list[tuple[int, str, str]]:
