@@ -158,14 +158,15 @@ def make_handler(kind: str, raw_ack: Callable[[bytes], bytes]) -> Any:
 
     if kind == "answer":
 
-        async def handle_answer(payload: bytes, peer: PeerInfo) -> bytes | None:
-            # What ``eprlink listen`` does per frame, less its console line and storage.
+        def handle_answer(payload: bytes, peer: PeerInfo) -> bytes | None:
+            # What ``eprlink listen`` does per frame without --out, less its console line. The
+            # reply is returned at once, so the session writes it without a task.
             result = answer(payload, sending_application=APP, sending_facility=FACILITY)
             return None if result.reply is None else result.reply.to_bytes()
 
         return handle_answer
 
-    async def handle_frame(payload: bytes, peer: PeerInfo) -> bytes | None:
+    def handle_frame(payload: bytes, peer: PeerInfo) -> bytes | None:
         # raw_ack returns a framed ACK; MLLPServer frames the reply itself, so unwrap it.
         return raw_ack(payload)[1:-2]
 

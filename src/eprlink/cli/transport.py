@@ -9,6 +9,7 @@ import re
 import signal
 import ssl
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,7 +68,8 @@ class _Listener:
     accepted: int = 0
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def handle(self, payload: bytes, peer: PeerInfo) -> bytes | None:
+    def handle(self, payload: bytes, peer: PeerInfo) -> bytes | Awaitable[bytes | None] | None:
+        """Answer at once, or, with ``--out``, once the file is written (store, then ACK)."""
         result = answer(
             payload,
             sending_application=self.app,
@@ -81,9 +83,6 @@ class _Listener:
             parts = (result.message.message_type, result.message.trigger_event)
             kind = "^".join(x for x in parts if x) or "-"
             control = result.message.control_id or "-"
-        if result.accepted and self.out is not None:
-            name = f"{number:06d}-{_SAFE_NAME.sub('_', control)[:60]}.hl7"
-            await asyncio.to_thread(_write_atomically, self.out, name, payload)
         if result.accepted:
             self.accepted += 1
         if result.reply is None:
@@ -95,9 +94,22 @@ class _Listener:
         click.echo(
             f"#{number} {peer.host}:{peer.port} {kind} {control} {len(payload)} B -> {verdict}"
         )
-        if self.count is not None and self.received >= self.count:
+        last = self.count is not None and self.received >= self.count
+        reply = result.reply_bytes
+        if result.accepted and self.out is not None:
+            name = f"{number:06d}-{_SAFE_NAME.sub('_', control)[:60]}.hl7"
+            return self._write_then(self.out / name, payload, reply, last=last)
+        if last:
             self.done.set()
-        return None if result.reply is None else result.reply.to_bytes()
+        return reply
+
+    async def _write_then(
+        self, path: Path, payload: bytes, reply: bytes | None, *, last: bool
+    ) -> bytes | None:
+        await asyncio.to_thread(_write_atomically, path.parent, path.name, payload)
+        if last:
+            self.done.set()
+        return reply
 
     def oversize(self, head: bytes, peer: PeerInfo) -> bytes:
         click.echo(f"{peer.host}:{peer.port} frame over {self.max_size} B -> AR message too large")

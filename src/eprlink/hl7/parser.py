@@ -27,6 +27,7 @@ _WHITESPACE = " \t\r\n"
 _BOM = "\ufeff"
 _NO_LENIENCY: frozenset[Leniency] = frozenset()
 _UTF8_BOM = b"\xef\xbb\xbf"
+_WHITESPACE_BYTES = _WHITESPACE.encode()
 
 
 def _delimiter_ok(ch: str) -> bool:
@@ -91,6 +92,17 @@ def _declared_charset(first_segment: str, d: Delimiters) -> str | None:
     return value or None
 
 
+@lru_cache(maxsize=64)
+def _default_codec_for(name: str) -> str | None:
+    return codec_for(name)
+
+
+def _codec_for(name: str, table: Mapping[str, str]) -> str | None:
+    """:func:`codec_for`, remembered for the default table: a feed names the same charset in
+    every message, and the codec lookup behind the answer is the costly part."""
+    return _default_codec_for(name) if table is DEFAULT_CHARSETS else codec_for(name, table)
+
+
 def _location_of_byte(data: bytes, offset: int) -> Location:
     """Segment and field holding a byte, for decoding errors found before any text exists."""
     prefix = data[:offset].replace(b"\r\n", b"\r").replace(b"\n", b"\r")
@@ -142,17 +154,18 @@ def _decode(
     if data.startswith(_UTF8_BOM):
         data = data[3:]
         leniencies.add(Leniency.BOM_STRIPPED)
-    stripped = data.lstrip(_WHITESPACE.encode())
+    stripped = data.lstrip(_WHITESPACE_BYTES)
     if len(stripped) != len(data):
         leniencies.add(Leniency.LEADING_WHITESPACE)
         data = stripped
     if not data.startswith(b"MSH"):
         raise _not_er7(0)
-    delimiters, first = _header(data[:4096].decode("latin-1"), 0)
+    cut = data.find(b"\r", 0, 4096)  # the header is all that is read before decoding
+    delimiters, first = _header(data[: 4096 if cut < 0 else cut].decode("latin-1"), 0)
     codec = encoding or "utf-8"
     declared = _declared_charset(first, delimiters)
     if declared is not None:
-        found = codec_for(declared, charsets)
+        found = _codec_for(declared, charsets)
         if found is None:
             leniencies.add(Leniency.CHARSET_UNSUPPORTED)
         else:

@@ -17,6 +17,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TypeVar
 
 from eprlink.mllp.errors import (
     AckTimeoutError,
@@ -43,7 +44,7 @@ from eprlink.mllp.framing import (
     JunkLimitExceeded,
     encode,
 )
-from eprlink.mllp.session import FrameSource, close_writer
+from eprlink.mllp.streams import FrameSource, close_writer
 
 __all__ = ["Backoff", "ClientCounters", "MLLPClient", "open_stream"]
 
@@ -114,24 +115,29 @@ class ClientCounters:
     mllp_truncated_frames_total: int = 0
 
 
-async def open_stream(
+_P = TypeVar("_P", bound=asyncio.BaseProtocol)
+
+
+async def connect_protocol(
+    factory: Callable[[], _P],
     host: str,
     port: int,
     *,
     ssl: _ssl.SSLContext | None,
     server_hostname: str | None,
     timeout: float,
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+) -> tuple[asyncio.Transport, _P]:
     """Connect (and complete TLS) within ``timeout``, mapping every failure to ConnectError."""
+    loop = asyncio.get_running_loop()
     try:
         async with asyncio.timeout(timeout):
-            return await asyncio.open_connection(
+            transport, protocol = await loop.create_connection(
+                factory,
                 host,
                 port,
                 ssl=ssl,
                 server_hostname=(server_hostname or host) if ssl is not None else None,
                 ssl_handshake_timeout=timeout if ssl is not None else None,
-                limit=_STREAM_LIMIT,
             )
     except _ssl.SSLCertVerificationError as exc:
         raise ConnectError(
@@ -143,6 +149,29 @@ async def open_stream(
         raise ConnectError(host, port, f"timed out after {timeout:g} s") from exc
     except OSError as exc:
         raise ConnectError(host, port, exc.strerror or type(exc).__name__) from exc
+    return transport, protocol
+
+
+async def open_stream(
+    host: str,
+    port: int,
+    *,
+    ssl: _ssl.SSLContext | None,
+    server_hostname: str | None,
+    timeout: float,
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """:func:`connect_protocol` for a stream reader and writer."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=_STREAM_LIMIT, loop=loop)
+    transport, protocol = await connect_protocol(
+        lambda: asyncio.StreamReaderProtocol(reader, loop=loop),
+        host,
+        port,
+        ssl=ssl,
+        server_hostname=server_hostname,
+        timeout=timeout,
+    )
+    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 class MLLPClient:

@@ -275,8 +275,26 @@ class Decoder:
 
     def feed(self, data: bytes | bytearray) -> list[Event]:
         """Decode the next bytes of the stream, however they were split."""
-        out: list[Event] = []
         n = len(data)
+        if (
+            self._state is _State.IDLE
+            and n > 3
+            and data[0] == START_BLOCK
+            and data[-2] == END_BLOCK
+            and data[-1] == CARRIAGE_RETURN
+            and not self._junk
+            and n - 3 <= self._policy.max_message_size
+            and data.find(_FS, 1, n - 2) < 0
+            and data.find(_VT, 1) < 0
+        ):
+            # The common read: exactly one whole frame, nothing around it. The general path
+            # below gives the same event; this one skips its per-state bookkeeping.
+            self._frame_starts += 1
+            payload = bytes(data[1:-2])
+            if self._policy.release2 and payload in (COMMIT_ACK, COMMIT_NAK):
+                return [CommitAck() if payload == COMMIT_ACK else CommitNak()]
+            return [Frame(payload)]
+        out: list[Event] = []
         pos = 0
         fs_at = -2  # next end block at or after pos in data: -1 none left, -2 not yet searched
         view = memoryview(data)

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 import ssl as _ssl
 from collections.abc import Awaitable, Callable
 
-from eprlink.mllp.client import Backoff, Sleep, open_stream
+from eprlink.mllp.client import Backoff, Sleep, connect_protocol
 from eprlink.mllp.errors import ConnectError, PolicyError
-from eprlink.mllp.session import MLLPCounters, PeerInfo, Session, SessionPolicy, close_writer
-from eprlink.mllp.tls import peer_certificate
+from eprlink.mllp.session import MLLPCounters, PeerInfo, Reply, Session, SessionPolicy
 
 __all__ = ["MLLPReceiver", "ReceiveHandler"]
 
@@ -87,8 +85,18 @@ class MLLPReceiver:
         if self._stopping:
             return
         while not self._stopping:
+            session = Session(
+                self.host,
+                self.port,
+                handler=self._call_handler,
+                policy=self._policy,
+                counters=self.counters,
+                on_oversize=self._call_oversize if self._on_oversize is not None else None,
+                role=self.name,
+            )
             try:
-                reader, writer = await open_stream(
+                await connect_protocol(
+                    lambda session=session: session,  # type: ignore[misc]
                     self.host,
                     self.port,
                     ssl=self._ssl,
@@ -99,54 +107,33 @@ class MLLPReceiver:
                 _log.info("%s", exc, extra=self._extra("connect_failed", reason=exc.reason))
                 await self._pause()
                 continue
-            if self._stopping:
-                await close_writer(writer)
-                break
             self.connections_made += 1
             frames_before = self.counters.mllp_frames_received_total
-            await self._serve(reader, writer)
+            await self._serve(session)
             if self.counters.mllp_frames_received_total != frames_before:
                 self.backoff.reset()
             if not self._stopping:
                 await self._pause()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        ssl_object = writer.get_extra_info("ssl_object")
-        peer = PeerInfo(
-            host=self.host,
-            port=self.port,
-            tls=ssl_object is not None,
-            certificate=peer_certificate(ssl_object),
-        )
-        _log.info("connected to %s to receive", peer, extra=self._extra("connection_opened"))
-        session = Session(
-            reader,
-            writer,
-            peer,
-            handler=self._call_handler,
-            policy=self._policy,
-            counters=self.counters,
-            on_oversize=self._call_oversize if self._on_oversize is not None else None,
-            role=self.name,
+    async def _serve(self, session: Session) -> None:
+        _log.info(
+            "connected to %s to receive", session.peer, extra=self._extra("connection_opened")
         )
         self._session = session
         self.counters.mllp_connections_active += 1
         try:
-            await session.run()
+            if self._stopping:
+                session.request_stop()
+            await session.wait_closed()
         finally:
             self.counters.mllp_connections_active -= 1
             self._session = None
 
-    async def _call_handler(self, payload: bytes, peer: PeerInfo) -> bytes | None:
-        return await self._handler(payload)
+    def _call_handler(self, payload: bytes, peer: PeerInfo) -> Awaitable[bytes | None]:
+        return self._handler(payload)
 
-    async def _call_oversize(self, head: bytes, peer: PeerInfo) -> bytes | None:
-        if self._on_oversize is None:
-            return None
-        reply = self._on_oversize(head)
-        if inspect.isawaitable(reply):
-            return await reply
-        return reply
+    def _call_oversize(self, head: bytes, peer: PeerInfo) -> Awaitable[Reply] | Reply:
+        return None if self._on_oversize is None else self._on_oversize(head)
 
     async def _pause(self) -> None:
         """Wait the next backoff delay, returning early if a stop is requested."""

@@ -22,20 +22,14 @@ from eprlink.mllp.session import (
     Handler,
     MLLPCounters,
     OversizeHook,
-    PeerInfo,
     Session,
     SessionPolicy,
 )
-from eprlink.mllp.tls import peer_certificate
 
 __all__ = ["MLLPServer"]
 
 _log = logging.getLogger(__name__)
 
-# Flow-control watermark of each connection's stream reader. The session only ever calls
-# read(n), which this never limits, so it is no hidden cap on message size (SZ-3); keeping it
-# small keeps a connection's memory at the decoder's bound plus a constant (SZ-1).
-_STREAM_LIMIT = 256 * 1024
 _ACCEPT_ERROR_PAUSE = 0.1
 
 
@@ -50,11 +44,12 @@ class _Connection:
 class MLLPServer:
     """An MLLP listener calling ``handler(payload, peer)`` for every frame, in arrival order.
 
-    The handler's return value is framed and written before the next frame of that connection is
-    handled; ``None`` means no reply (returning ``COMMIT_ACK`` sends an MLLP Release 2 commit
-    block). A frame over the maximum size goes to ``on_oversize(head, peer)`` instead (SZ-1),
-    whose reply (the engine's AR 207) is sent the same way. If the handler raises, the
-    connection is closed without a reply (P2).
+    The handler returns the reply bytes, or an awaitable of them (a coroutine: the engine's
+    store-then-ACK); either way the reply is framed and written before the next frame of that
+    connection is handled; ``None`` means no reply (returning ``COMMIT_ACK`` sends an MLLP
+    Release 2 commit block). A frame over the maximum size goes to ``on_oversize(head, peer)``
+    instead (SZ-1), whose reply (the engine's AR 207) is sent the same way. If the handler
+    raises, the connection is closed without a reply (P2).
     """
 
     def __init__(
@@ -172,6 +167,9 @@ class MLLPServer:
                 conn.task.cancel()  # still in the TLS handshake: no frame can be in hand
         if tasks:
             _, pending = await asyncio.wait(tasks, timeout=timeout)
+            for conn in list(self._connections):
+                if conn.task in pending and conn.session is not None:
+                    conn.session.abort()
             for task in pending:
                 task.cancel()
             if pending:
@@ -257,66 +255,56 @@ class MLLPServer:
         self.counters.mllp_connections_active -= 1
 
     async def _run(self, conn: _Connection, sock: socket.socket) -> None:
+        """The connection's task: set the socket up, then wait for its session to end."""
         extra: dict[str, object] = {"listener": self.name, "peer": f"{conn.host}:{conn.port}"}
-        streams = None
-        try:
-            sock.setblocking(False)
-            _enable_keepalive(sock)
-            streams = await self._wrap(sock, extra)
-        finally:
-            if streams is None:
-                sock.close()
-        if streams is None:
-            return
-        reader, writer = streams
-        ssl_object = writer.get_extra_info("ssl_object")
-        peer = PeerInfo(
-            host=conn.host,
-            port=conn.port,
-            tls=ssl_object is not None,
-            certificate=peer_certificate(ssl_object),
-        )
-        _log.info(
-            "connection from %s",
-            peer,
-            extra={**extra, "action": "connection_opened", "tls": peer.tls},
-        )
         session = Session(
-            reader,
-            writer,
-            peer,
+            conn.host,
+            conn.port,
             handler=self._handler,
             policy=self._policy,
             counters=self.counters,
             on_oversize=self._on_oversize,
             role=self.name,
         )
+        connected = False
+        try:
+            sock.setblocking(False)
+            _enable_keepalive(sock)
+            connected = await self._connect(sock, session, extra)
+        finally:
+            if not connected:
+                sock.close()
+        if not connected:
+            return
         conn.session = session
+        _log.info(
+            "connection from %s",
+            session.peer,
+            extra={**extra, "action": "connection_opened", "tls": session.peer.tls},
+        )
         if self._closing:
             session.request_stop()
-        await session.run()
+        await session.wait_closed()
 
-    async def _wrap(
-        self, sock: socket.socket, extra: dict[str, object]
-    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        """Turn an accepted socket into streams, running the TLS handshake if configured."""
+    async def _connect(
+        self, sock: socket.socket, session: Session, extra: dict[str, object]
+    ) -> bool:
+        """Attach the session to the socket, running the TLS handshake if configured."""
         loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=_STREAM_LIMIT)
-        protocol = asyncio.StreamReaderProtocol(reader)
         try:
             if self._ssl is None:
-                transport, _ = await loop.connect_accepted_socket(lambda: protocol, sock)
+                await loop.connect_accepted_socket(lambda: session, sock)
             else:
                 async with asyncio.timeout(self._handshake_timeout):
-                    transport, _ = await loop.connect_accepted_socket(
-                        lambda: protocol,
+                    await loop.connect_accepted_socket(
+                        lambda: session,
                         sock,
                         ssl=self._ssl,
                         ssl_handshake_timeout=self._handshake_timeout,
                     )
         except (OSError, TimeoutError) as exc:
             if self._ssl is None:
-                return None
+                return False
             self.counters.senders_refused_total += 1
             reason = getattr(exc, "reason", None) or type(exc).__name__
             _log.info(
@@ -325,8 +313,8 @@ class MLLPServer:
                 reason,
                 extra={**extra, "action": "tls_handshake_failed", "reason": str(reason)},
             )
-            return None
-        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+            return False
+        return True
 
 
 def _enable_keepalive(sock: socket.socket) -> None:

@@ -1,8 +1,20 @@
-"""One inbound MLLP conversation: read frames in order, await the handler, write each reply.
+"""One inbound MLLP conversation: decode frames in order, call the handler, write each reply.
 
 Shared by the listener (:mod:`eprlink.mllp.server`) and the connect-to-receive client
 (:mod:`eprlink.mllp.receiver`), so both roles enforce the same limits, timers and counters. All
 deadlines come from the event loop's monotonic clock (P11).
+
+The session is an :class:`asyncio.Protocol` driven by the transport's callbacks rather than a
+task reading a stream. A stream reader costs a task wake-up, a future and a buffer copy per
+read; at a few thousand frames a second on one core that overhead was larger than the HL7 work.
+A handler may answer at once (plain bytes: the reply is written inside ``data_received``) or
+return an awaitable; then reading pauses, the awaitable runs as a task, and the frames already
+decoded wait their turn, so replies still leave in frame order with one frame in hand.
+
+Deadlines share one timer per connection. It is armed no later than the earliest deadline that
+could apply (a frame may start at any moment, so never later than one frame deadline ahead) and,
+when it fires, re-reads the real deadlines from the recorded times and re-arms; a read therefore
+costs one clock reading, not a timer.
 """
 
 from __future__ import annotations
@@ -10,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import cast
 
 from eprlink.mllp.errors import PolicyError
 from eprlink.mllp.framing import (
@@ -29,10 +43,9 @@ from eprlink.mllp.framing import (
     JunkLimitExceeded,
     encode,
 )
-from eprlink.mllp.tls import PeerCertificate
+from eprlink.mllp.tls import PeerCertificate, peer_certificate
 
 __all__ = [
-    "FrameSource",
     "Handler",
     "MLLPCounters",
     "OversizeHook",
@@ -42,6 +55,10 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
+
+# How long an orderly close (TLS close_notify, flushing the last reply) may take before the
+# transport is aborted.
+_CLOSE_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,94 +102,42 @@ class MLLPCounters:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionPolicy:
-    """Framing limits and timers for one inbound connection (section 3 defaults, in seconds)."""
+    """Framing limits and timers for one inbound connection (section 3 defaults, in seconds).
+
+    ``write_timeout`` bounds how long a reply may sit unsent because the peer stopped reading.
+    """
 
     framing: FramingPolicy = field(default_factory=FramingPolicy)
     idle_timeout: float = 600.0
     frame_deadline: float = 60.0
     grace_period: float = 2.0
     write_timeout: float = 60.0
-    read_size: int = 64 * 1024
 
     def __post_init__(self) -> None:
         for name in ("idle_timeout", "frame_deadline", "grace_period", "write_timeout"):
             if not getattr(self, name) > 0:
                 raise PolicyError(name, "must be a positive number of seconds")
-        if self.read_size < 1:
-            raise PolicyError("read_size", "must be at least 1")
 
 
-Handler = Callable[[bytes, PeerInfo], Awaitable[bytes | None]]
-OversizeHook = Callable[[bytes, PeerInfo], bytes | Awaitable[bytes | None] | None]
+Reply = bytes | None
+# A handler answers at once with the reply bytes (or None: no reply), or returns an awaitable
+# that yields them; the first form costs no task.
+Handler = Callable[[bytes, "PeerInfo"], Awaitable[Reply] | Reply]
+OversizeHook = Callable[[bytes, "PeerInfo"], Awaitable[Reply] | Reply]
 
 
-class FrameSource:
-    """Feeds a decoder from a stream and runs the FR-4 grace timer.
-
-    :meth:`events` returns the events of one read, of a grace expiry, or of end of stream. A
-    reset counts as end of stream (FR-7), so callers see a single way for a connection to end.
-    """
-
-    def __init__(
-        self, reader: asyncio.StreamReader, policy: FramingPolicy, *, grace: float, read_size: int
-    ) -> None:
-        self.decoder = Decoder(policy)
-        self._reader = reader
-        self._grace = grace
-        self._read_size = read_size
-        self._loop = asyncio.get_running_loop()
-        self._grace_at: float | None = None
-        self._starts = 0
-        self.last_read = self._loop.time()
-        self.frame_started = self.last_read
-        self.reset = False
-
-    @property
-    def at_eof(self) -> bool:
-        """The peer has closed and everything it sent has been read."""
-        return self._reader.at_eof()
-
-    async def events(self, deadline: float) -> list[Event]:
-        """Events from the next read; raises ``TimeoutError`` when ``deadline`` passes first."""
-        grace_at = self._grace_at
-        wake = deadline if grace_at is None else min(deadline, grace_at)
-        try:
-            async with asyncio.timeout_at(wake):
-                data = await self._reader.read(self._read_size)
-        except TimeoutError:
-            if grace_at is not None and grace_at <= deadline:
-                self._grace_at = None
-                return self.decoder.grace_expired()
-            raise
-        except OSError:
-            self.reset = True
-            data = b""
-        if not data:
-            self._grace_at = None
-            return self.decoder.eof()
-        now = self._loop.time()
-        self.last_read = now
-        decoder = self.decoder
-        events = decoder.feed(data)
-        if decoder.frame_starts != self._starts:
-            self._starts = decoder.frame_starts
-            self.frame_started = now
-        self._grace_at = now + self._grace if decoder.awaiting_cr else None
-        return events
-
-
-class Session:
+class Session(asyncio.Protocol):
     """Serves one connection until it must close; always closes it.
 
-    :meth:`request_stop` asks for a graceful end: frames already decoded get their replies, a
-    wait for more bytes is cut short, then the connection closes (section 2.6, item 10).
+    :meth:`request_stop` asks for a graceful end: frames already decoded get their replies, no
+    further bytes are read, then the connection closes (section 2.6, item 10).
+    :meth:`wait_closed` returns why the connection ended once the transport is gone.
     """
 
     def __init__(
         self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        peer: PeerInfo,
+        host: str,
+        port: int,
         *,
         handler: Handler,
         policy: SessionPolicy,
@@ -180,118 +145,247 @@ class Session:
         on_oversize: OversizeHook | None = None,
         role: str = "listener",
     ) -> None:
-        self.peer = peer
-        self._reader = reader
-        self._writer = writer
+        self.peer = PeerInfo(host, port)
         self._handler = handler
         self._policy = policy
         self._counters = counters
         self._on_oversize = on_oversize
         self._role = role
-        self._task: asyncio.Task[None] | None = None
-        self._reading = False
+        self._decoder = Decoder(policy.framing)
+        self._loop = asyncio.get_running_loop()
+        self._transport: asyncio.Transport | None = None
+        self._pending: deque[Event] = deque()
+        self._task: asyncio.Future[None] | None = None  # the handler's awaitable, if any
+        self._reading_paused = False
+        self._write_paused_at: float | None = None
         self._stop_requested = False
+        self._fatal = False
+        self._reset = False
+        self._reason: str | None = None  # set once the session decided to close
+        self._closed: asyncio.Future[str] = self._loop.create_future()
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
+        self._last_read = self._loop.time()
+        self._frame_started = self._last_read
+        self._starts = 0
+        self._grace_at: float | None = None
         self._warned_violation = False
         self._frames = 0
         self._junk = 0
-        self._source: FrameSource | None = None
+        self._debug = _log.isEnabledFor(logging.DEBUG)
+        self._tls = False
 
     def _extra(self, action: str, **values: object) -> dict[str, object]:
         return {"action": action, "peer": str(self.peer), "role": self._role, **values}
 
+    # -- public -------------------------------------------------------------------------------
+
     def request_stop(self) -> None:
         """Finish the frames in hand, then close; interrupts only a wait for more bytes."""
+        if self._stop_requested:
+            return
         self._stop_requested = True
-        if self._reading and self._task is not None:
+        if self._transport is not None and self._reason is None:
+            self._pause_reading()
+            self._drain()
+
+    def abort(self) -> None:
+        """Drop the connection now, without replies (a shutdown that ran out of time)."""
+        if self._task is not None:
             self._task.cancel()
+        if self._transport is not None:
+            self._reason = self._reason or "shutdown"
+            self._transport.abort()
 
-    async def run(self) -> None:
-        """Serve until the peer leaves, a limit closes the connection or a stop is requested."""
-        self._task = asyncio.current_task()
-        reason = "peer_closed"
-        try:
-            reason = await self._serve()
-        except asyncio.CancelledError:
-            task = self._task
-            if not self._stop_requested or task is None:
-                raise
-            task.uncancel()
-            reason = "shutdown"
-        finally:
-            if self._source is not None:
-                for event in self._source.decoder.close():
-                    await self._handle(event)
-            await close_writer(self._writer)
-            if self._frames == 0 and self._junk:
-                _log.info(
-                    "non-MLLP traffic from %s: %d bytes, no frames",
-                    self.peer,
-                    self._junk,
-                    extra=self._extra("non_mllp_traffic", count=self._junk),
-                )
+    async def wait_closed(self) -> str:
+        """Wait until the connection is gone; returns the reason it closed."""
+        return await asyncio.shield(self._closed)
+
+    # -- transport callbacks ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.Transport, transport)
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            self._tls = True
+            self.peer = PeerInfo(self.peer.host, self.peer.port, True, peer_certificate(ssl_object))
+        now = self._loop.time()
+        self._last_read = now
+        self._frame_started = now
+        self._arm(now + self._check_interval())
+        if self._stop_requested:
+            self._pause_reading()
+            self._drain()
+
+    def data_received(self, data: bytes) -> None:
+        now = self._loop.time()
+        self._last_read = now
+        decoder = self._decoder
+        events = decoder.feed(data)
+        if decoder.frame_starts != self._starts:
+            self._starts = decoder.frame_starts
+            self._frame_started = now
+        if decoder.awaiting_cr:
+            self._grace_at = now + self._policy.grace_period
+            self._arm(self._grace_at)
+        elif self._grace_at is not None:
+            self._grace_at = None
+        self._pending.extend(events)
+        self._drain()
+
+    def eof_received(self) -> bool:
+        self._grace_at = None
+        self._pending.extend(self._decoder.eof())
+        self._drain()
+        # A plain TCP peer that half-closed can still read the replies owed to it; asyncio's
+        # TLS transport closes regardless (and warns if asked not to).
+        return not self._tls and self._reason is None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None and self._reason is None:
+            self._reset = True
+        if self._reason is None:
+            self._reason = self._closing_reason()
+        self._pending.clear()
+        self._count_all(self._decoder.close())
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._transport = None
+        if self._frames == 0 and self._junk:
             _log.info(
-                "connection with %s closed (%s)",
+                "non-MLLP traffic from %s: %d bytes, no frames",
                 self.peer,
-                reason,
-                extra=self._extra("connection_closed", reason=reason, frames=self._frames),
+                self._junk,
+                extra=self._extra("non_mllp_traffic", count=self._junk),
             )
-
-    async def _serve(self) -> str:
-        policy = self._policy
-        source = FrameSource(
-            self._reader, policy.framing, grace=policy.grace_period, read_size=policy.read_size
+        _log.info(
+            "connection with %s closed (%s)",
+            self.peer,
+            self._reason,
+            extra=self._extra("connection_closed", reason=self._reason, frames=self._frames),
         )
-        self._source = source
-        decoder = source.decoder
-        while not self._stop_requested:
-            idle_at = source.last_read + policy.idle_timeout
-            frame_at = source.frame_started + policy.frame_deadline
-            frame_first = decoder.in_frame and frame_at <= idle_at
-            self._reading = True
-            try:
-                events = await source.events(frame_at if frame_first else idle_at)
-            except TimeoutError:
-                if frame_first:
-                    self._counters.mllp_frame_deadline_closed_total += 1
-                    return "frame_deadline"
-                self._counters.mllp_idle_timeouts_total += 1
-                return "idle_timeout"
-            finally:
-                self._reading = False
-            for event in events:
-                failure = await self._handle(event)
-                if failure is not None:
-                    return failure
-            if decoder.closed:
-                if source.reset:
-                    return "reset"
-                return "peer_closed" if not _fatal(events) else "framing_limit"
-        return "shutdown"
+        if not self._closed.done():
+            self._closed.set_result(self._reason)
 
-    async def _handle(self, event: Event) -> str | None:
-        """Act on one event; returns why the connection must close, or ``None`` to go on."""
+    def pause_writing(self) -> None:
+        self._write_paused_at = self._loop.time()
+        self._pause_reading()
+        self._arm(self._write_paused_at + self._policy.write_timeout)
+
+    def resume_writing(self) -> None:
+        self._write_paused_at = None
+        self._drain()
+
+    # -- the work -----------------------------------------------------------------------------
+
+    def _drain(self) -> None:
+        """Handle decoded events in order until one needs waiting for, then settle the reading."""
+        pending = self._pending
         counters = self._counters
-        if isinstance(event, Frame):
-            counters.mllp_frames_received_total += 1
-            self._frames += 1
-            size = len(event.payload)
-            _log.debug("frame received", extra=self._extra("frame_received", size=size))
+        while pending and self._task is None and self._write_paused_at is None:
+            if self._reason is not None:
+                pending.clear()
+                return
+            event = pending.popleft()
+            if type(event) is Frame:
+                counters.mllp_frames_received_total += 1
+                self._frames += 1
+                payload = event.payload
+                if self._debug:
+                    extra = self._extra("frame_received", size=len(payload))
+                    _log.debug("frame received", extra=extra)
+                try:
+                    reply = self._handler(payload, self.peer)
+                except Exception as exc:
+                    self._handler_failed(exc, len(payload))
+                    return
+            else:
+                reply = self._other(event)
+            if reply is None:
+                continue
+            if type(reply) is not bytes and inspect.isawaitable(reply):
+                self._await(reply)
+                return
+            self._write(reply)
+        if self._task is not None or self._reason is not None:
+            return
+        decoder = self._decoder
+        if decoder.closed:
+            self._close(self._closing_reason())
+        elif self._stop_requested:
+            self._close("shutdown")
+        elif self._reading_paused and self._write_paused_at is None:
+            self._reading_paused = False
+            if self._transport is not None:
+                self._transport.resume_reading()
+                if decoder.in_frame:  # time spent in our own handler is not the peer's
+                    self._frame_started = self._loop.time()
+
+    def _await(self, awaitable: Awaitable[Reply]) -> None:
+        self._pause_reading()
+        self._task = asyncio.ensure_future(self._finish(awaitable))
+
+    async def _finish(self, awaitable: Awaitable[Reply]) -> None:
+        """Await the handler and write its reply in the same step, before any other callback
+        runs (work scheduled by the handler for "after the reply" relies on that order)."""
+        try:
+            reply = await awaitable
+        except asyncio.CancelledError:
+            self._task = None
+            if self._reason is None:
+                self._close("handler_failed")
+            raise
+        except Exception as exc:
+            self._task = None
+            self._handler_failed(exc, None)
+            return
+        self._task = None
+        if reply is not None and self._reason is None:
+            self._write(reply)
+        self._drain()
+
+    def _handler_failed(self, exc: BaseException, size: int | None) -> None:
+        # No reply and close (P2 default): the sender resends, nothing false is ACKed.
+        extra = self._extra("handler_failed", size=size, error=type(exc).__name__)
+        _log.error("handler failed; closing without reply", extra=extra)
+        self._close("handler_failed")
+
+    def _write(self, reply: bytes) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        transport.write(encode(reply))
+        self._counters.mllp_replies_sent_total += 1
+        if self._debug:
+            _log.debug("reply sent", extra=self._extra("reply_sent", size=len(reply)))
+
+    def _other(self, event: Event) -> Awaitable[Reply] | Reply:
+        """Count and log every event but a frame; an oversize frame may still get a reply."""
+        self._count(event)
+        if isinstance(event, FrameOversize) and self._on_oversize is not None:
             try:
-                reply = await self._handler(event.payload, self.peer)
+                return self._on_oversize(event.head, self.peer)
             except Exception as exc:
-                # No reply and close (P2 default): the sender resends, nothing false is ACKed.
-                extra = self._extra("handler_failed", size=size, error=type(exc).__name__)
-                _log.error("handler failed; closing without reply", extra=extra)
-                return "handler_failed"
-            return await self._reply(reply)
+                self._handler_failed(exc, event.size)
+        return None
+
+    def _count_all(self, events: list[Event]) -> None:
+        for event in events:
+            self._count(event)
+
+    def _count(self, event: Event) -> None:
+        counters = self._counters
         if isinstance(event, JunkDiscarded):
             counters.mllp_junk_bytes_total += event.count
             self._junk += event.count
-            _log.debug("junk discarded", extra=self._extra("junk_discarded", count=event.count))
+            if self._debug:
+                _log.debug("junk discarded", extra=self._extra("junk_discarded", count=event.count))
         elif isinstance(event, FramingViolation):
             counters.mllp_framing_violations_total += 1
             extra = self._extra("framing_violation", fatal=event.fatal)
             if event.fatal:
+                self._fatal = True
                 _log.warning("end block without CR in strict mode; closing", extra=extra)
             elif not self._warned_violation:
                 self._warned_violation = True
@@ -306,20 +400,13 @@ class Session:
             counters.mllp_oversize_rejected_total += 1
             extra = self._extra("oversize_rejected", size=event.size)
             _log.info("oversize frame rejected: %d bytes", event.size, extra=extra)
-            if self._on_oversize is not None:
-                try:
-                    answer = self._on_oversize(event.head, self.peer)
-                    reply = await answer if inspect.isawaitable(answer) else answer
-                except Exception as exc:
-                    extra = self._extra("handler_failed", size=event.size, error=type(exc).__name__)
-                    _log.error("oversize hook failed; closing without reply", extra=extra)
-                    return "handler_failed"
-                return await self._reply(reply)
         elif isinstance(event, FrameCapExceeded):
+            self._fatal = True
             counters.mllp_oversize_closed_total += 1
             extra = self._extra("oversize_closed", size=event.count)
             _log.warning("frame passed the hard cap; closing", extra=extra)
         elif isinstance(event, JunkLimitExceeded):
+            self._fatal = True
             counters.mllp_junk_bytes_total += event.count
             counters.mllp_junk_limit_closed_total += 1
             self._junk += event.count
@@ -330,38 +417,95 @@ class Session:
                 "commit_ack_received" if isinstance(event, CommitAck) else "commit_nak_received"
             )
             _log.debug("release 2 commit block ignored", extra=self._extra(action))
-        return None
 
-    async def _reply(self, reply: bytes | None) -> str | None:
-        if reply is None:
-            return None
-        frame = encode(reply)
-        try:
-            self._writer.write(frame)
-            async with asyncio.timeout(self._policy.write_timeout):
-                await self._writer.drain()
-        except (OSError, TimeoutError) as exc:
-            extra = self._extra("reply_failed", size=len(reply), error=type(exc).__name__)
+    # -- closing and timers -------------------------------------------------------------------
+
+    def _closing_reason(self) -> str:
+        if self._reset:
+            return "reset"
+        if self._fatal:
+            return "framing_limit"
+        return "peer_closed"
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self._transport is not None:
+            self._reading_paused = True
+            if not self._transport.is_closing():
+                self._transport.pause_reading()
+
+    def _close(self, reason: str) -> None:
+        """Close once: flush what was written, then let ``connection_lost`` report the end."""
+        if self._reason is not None:
+            return
+        self._reason = reason
+        self._pending.clear()
+        transport = self._transport
+        if transport is None:
+            if not self._closed.done():
+                self._closed.set_result(reason)
+            return
+        transport.close()
+        if self._timer is not None:  # the only deadline left is the close's own
+            self._timer.cancel()
+            self._timer = None
+        self._arm(self._loop.time() + _CLOSE_TIMEOUT)
+
+    def _check_interval(self) -> float:
+        policy = self._policy
+        return min(policy.idle_timeout, policy.frame_deadline)
+
+    def _arm(self, at: float) -> None:
+        """Make sure the timer fires no later than ``at``."""
+        timer = self._timer
+        if timer is not None:
+            if self._timer_at <= at:
+                return
+            timer.cancel()
+        self._timer_at = at
+        self._timer = self._loop.call_at(at, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        transport = self._transport
+        if transport is None:
+            return
+        now = self._loop.time()
+        if self._reason is not None:  # the orderly close did not finish in time
+            transport.abort()
+            return
+        policy = self._policy
+        paused_at = self._write_paused_at
+        if paused_at is not None and now >= paused_at + policy.write_timeout:
+            extra = self._extra("reply_failed", error="TimeoutError")
             _log.info("reply to %s not written", self.peer, extra=extra)
-            return "write_failed"
-        self._counters.mllp_replies_sent_total += 1
-        _log.debug("reply sent", extra=self._extra("reply_sent", size=len(reply)))
-        return None
-
-
-def _fatal(events: list[Event]) -> bool:
-    return any(
-        isinstance(e, JunkLimitExceeded | FrameCapExceeded)
-        or (isinstance(e, FramingViolation) and e.fatal)
-        for e in events
-    )
-
-
-async def close_writer(writer: asyncio.StreamWriter, *, timeout: float = 5.0) -> None:
-    """Close a stream, aborting it if the orderly close (TLS close_notify) does not finish."""
-    writer.close()
-    try:
-        async with asyncio.timeout(timeout):
-            await writer.wait_closed()
-    except (OSError, TimeoutError):
-        writer.transport.abort()
+            self._reason = "write_failed"
+            transport.abort()
+            return
+        next_at = now + self._check_interval()
+        if self._task is None and paused_at is None:
+            grace_at = self._grace_at
+            if grace_at is not None:
+                if now >= grace_at:
+                    self._grace_at = None
+                    self._pending.extend(self._decoder.grace_expired())
+                    self._drain()
+                    if self._reason is not None:
+                        return
+                else:
+                    next_at = min(next_at, grace_at)
+            if self._decoder.in_frame:
+                frame_at = self._frame_started + policy.frame_deadline
+                if now >= frame_at:
+                    self._counters.mllp_frame_deadline_closed_total += 1
+                    self._close("frame_deadline")
+                    return
+                next_at = min(next_at, frame_at)
+            idle_at = self._last_read + policy.idle_timeout
+            if now >= idle_at:
+                self._counters.mllp_idle_timeouts_total += 1
+                self._close("idle_timeout")
+                return
+            next_at = min(next_at, idle_at)
+        elif paused_at is not None:
+            next_at = min(next_at, paused_at + policy.write_timeout)
+        self._arm(next_at)
