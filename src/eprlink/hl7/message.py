@@ -75,6 +75,7 @@ class Message:
         "_delimiters",
         "_ids",
         "_leniencies",
+        "_msh",
         "_objects",
         "_raw_segments",
         "_text",
@@ -102,6 +103,7 @@ class Message:
         self._charset_rule = (charset_table, default_charset)
         self._ids: list[str] | None = None
         self._leniencies = leniencies
+        self._msh: tuple[str, list[str]] | None = None  # (the text it was split from, fields)
 
     # -- structure -----------------------------------------------------------------------------
     @property
@@ -296,6 +298,19 @@ class Message:
         d = self._delimiters
         fs = d.field
         sid = p.segment
+        if sid == "MSH" and field > 2 and p.segment_repetition == 1 and text.startswith(sid):
+            # The header is read many times per message (type, trigger, control id, version,
+            # ACK mode ...): split it once per text and index it.
+            cache = self._msh
+            if cache is None or cache[0] is not text:
+                end = text.find("\r")
+                cache = (text, [sid, fs, *(text if end < 0 else text[:end]).split(fs)[1:]])
+                self._msh = cache
+            fields = cache[1]
+            found = fields[field] if field < len(fields) else ""
+            if not found:
+                return None
+            return self._descend(found, d, p)
         start = -1
         # The common case, inline: a first occurrence found with one search and no call.
         if p.segment_repetition == 1 and not text.startswith(sid):
@@ -328,6 +343,11 @@ class Message:
         found = text[start:end] if stop < 0 else text[start:stop]
         if not found:
             return None
+        return self._descend(found, d, p)
+
+    @staticmethod
+    def _descend(found: str, d: Delimiters, p: Path) -> str | None:
+        """The part of a field's raw text that ``p`` names below field level."""
         component = p.component
         if p.repetition is None and component is None:
             return found
