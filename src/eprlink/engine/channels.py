@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 from eprlink.ack import AckCode, version_key
+from eprlink.engine.access_reader import read_access
 from eprlink.engine.config import (
     CallableDestination,
     ChannelConfig,
@@ -21,6 +22,7 @@ from eprlink.engine.config import (
     MLLPListenerSource,
     MLLPReceiverSource,
     OnInvalid,
+    Reconnect,
     ReplyPolicy,
     Route,
     ServerTLS,
@@ -145,13 +147,16 @@ def _source(table: Table) -> Source:
             table.report("tls_cert", "a certificate file when other tls_* keys are given")
         if require and client_ca is None:
             table.report("tls_client_ca", "a CA file when tls_require_client_cert = true")
+        tls = (
+            None
+            if cert is None
+            else ServerTLS(cert=cert, key=key, client_ca=client_ca, require_client_cert=require)
+        )
         source = MLLPListenerSource(
             host=table.string("host", "127.0.0.1", expected="a host or address to listen on"),
             port=table.required_integer("port", maximum=65535),
             encoding=_encoding(table),
-            tls=None
-            if cert is None
-            else ServerTLS(cert=cert, key=key, client_ca=client_ca, require_client_cert=require),
+            tls=tls,
             max_size=table.size("max_size", 16 * 1024 * 1024),
             strict_framing=table.boolean("strict_framing", False),
             idle_timeout=table.duration("idle_timeout", 600.0),
@@ -160,6 +165,7 @@ def _source(table: Table) -> Source:
             max_connections=table.integer("max_connections", 10, minimum=1),
             max_connections_per_peer=table.integer("max_connections_per_peer", 10, minimum=1),
             reply=_reply(table),
+            access=read_access(table, tls),
         )
     elif kind == "mllp_receiver":
         source = MLLPReceiverSource(
@@ -173,6 +179,7 @@ def _source(table: Table) -> Source:
             idle_timeout=table.duration("idle_timeout", 600.0),
             frame_deadline=table.duration("frame_deadline", 60.0),
             reply=_reply(table),
+            reconnect=_reconnect(table),
         )
     elif kind == "directory":
         path = table.path_value("path")
@@ -193,6 +200,20 @@ def _source(table: Table) -> Source:
         return MLLPListenerSource(port=0, encoding="utf-8")
     table.finish()
     return source
+
+
+def _reconnect(table: Table) -> Reconnect:
+    """Redial backoff of a connect-to-receive link; the maximum may not undercut the start."""
+    default = Reconnect()
+    initial = table.duration("reconnect_initial", default.initial)
+    maximum = table.duration("reconnect_max", max(default.maximum, initial))
+    if maximum < initial:
+        table.report(
+            "reconnect_max", "at least reconnect_initial", describe(table.data.get("reconnect_max"))
+        )
+        maximum = initial
+    jitter = table.number("reconnect_jitter", default.jitter, minimum=0.0, below=1.0)
+    return Reconnect(initial=initial, maximum=maximum, jitter=jitter)
 
 
 def _route(table: Table, names: set[str]) -> Route:
@@ -245,7 +266,22 @@ def _policy(table: Table) -> DestinationPolicy:
         backoff_max=maximum,
         backoff_jitter=table.number("backoff_jitter", 0.2, minimum=0.0, below=1.0),
         in_flight=1,
+        max_queue_depth=_depth_limit(table),
     )
+
+
+def _depth_limit(table: Table) -> int | None:
+    """P8's queue-depth limit: a positive count, or ``"off"`` (the default) for none."""
+    value = table.data.get("max_queue_depth", "off")
+    table.has("max_queue_depth")
+    if value == "off":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        table.report(
+            "max_queue_depth", 'a number of entries of at least 1, or "off"', describe(value)
+        )
+        return None
+    return value
 
 
 def _destination(table: Table, channel: str, check_imports: bool) -> DestinationConfig:

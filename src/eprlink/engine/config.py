@@ -18,6 +18,7 @@ from eprlink.store import Failure
 
 __all__ = [
     "CallableDestination",
+    "CertificateIdentity",
     "ChannelConfig",
     "ClientTLS",
     "DestinationConfig",
@@ -35,8 +36,11 @@ __all__ = [
     "MetricsSection",
     "OnInvalid",
     "ProfilesSection",
+    "Reconnect",
     "ReplyPolicy",
     "Route",
+    "SenderAccess",
+    "SenderKey",
     "ServerTLS",
     "Source",
     "StoreKind",
@@ -136,6 +140,36 @@ class ReplyPolicy:
     honour_msh15: bool = True
 
 
+SenderKey = tuple[str, str]
+"""(MSH-3, MSH-4) exactly as written in the message: the sender half of the HD-11 duplicate key,
+so the allow-list and dedupe agree on who a sender is. A tuple, not a class, because the
+per-message check is a set lookup on it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CertificateIdentity:
+    """One partner certificate and the senders it may speak for (HD-12, F20).
+
+    Every identity given must match (a CN and a pin together mean "this name, and only this
+    exact certificate"); at least one is required.
+    """
+
+    senders: frozenset[SenderKey]
+    common_name: str | None = None  # a CN of the subject, exact
+    dns_name: str | None = None  # a DNS subjectAltName, compared case-insensitively
+    sha256: str | None = None  # fingerprint of the DER certificate, lower-case hex, no colons
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SenderAccess:
+    """Who may send on a listener (HD-12). ``allowed`` None means any sender a mapped
+    certificate speaks for; ``certificates`` empty means the connection is not identified by
+    certificate and only ``allowed`` applies."""
+
+    allowed: frozenset[SenderKey] | None = None
+    certificates: tuple[CertificateIdentity, ...] = ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MLLPListenerSource:
     port: int
@@ -150,6 +184,17 @@ class MLLPListenerSource:
     max_connections: int = 10
     max_connections_per_peer: int = 10
     reply: ReplyPolicy = field(default_factory=ReplyPolicy)
+    access: SenderAccess | None = None  # None: any sender (no HD-12 check)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reconnect:
+    """Redial delays of a connect-to-receive link: doubling from ``initial`` to ``maximum``,
+    each spread by ±``jitter`` so several engines do not redial a restarted partner at once."""
+
+    initial: float = 1.0
+    maximum: float = 300.0
+    jitter: float = 0.2
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -166,6 +211,7 @@ class MLLPReceiverSource:
     idle_timeout: float = 600.0
     frame_deadline: float = 60.0
     reply: ReplyPolicy = field(default_factory=ReplyPolicy)
+    reconnect: Reconnect = field(default_factory=Reconnect)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -215,6 +261,7 @@ class DestinationPolicy:
     backoff_max: float = 300.0
     backoff_jitter: float = 0.2
     in_flight: int = 1
+    max_queue_depth: int | None = None  # P8: intake refused (as in P2) at this many pending
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

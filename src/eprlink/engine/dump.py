@@ -24,6 +24,8 @@ from eprlink.engine.config import (
     MLLPListenerSource,
     MLLPReceiverSource,
     ReplyPolicy,
+    SenderAccess,
+    SenderKey,
 )
 
 __all__ = ["REDACTED", "dump_config", "effective_config", "redact_dsn"]
@@ -77,6 +79,31 @@ def _reply(reply: ReplyPolicy) -> dict[str, Any]:
     }
 
 
+def _senders(senders: frozenset[SenderKey]) -> list[dict[str, str]]:
+    return [{"application": a, "facility": f} for a, f in sorted(senders)]
+
+
+def _access(access: SenderAccess | None) -> dict[str, Any]:
+    if access is None:
+        return {}
+    out: dict[str, Any] = {}
+    if access.allowed is not None:
+        out["allowed_senders"] = _senders(access.allowed)
+    if access.certificates:
+        out["client_certificates"] = [
+            _drop_none(
+                {
+                    "common_name": c.common_name,
+                    "dns_name": c.dns_name,
+                    "sha256": c.sha256,
+                    "senders": _senders(c.senders),
+                }
+            )
+            for c in access.certificates
+        ]
+    return out
+
+
 def _source(channel: ChannelConfig) -> dict[str, Any]:
     s = channel.source
     if isinstance(s, DirectorySource):
@@ -104,6 +131,9 @@ def _source(channel: ChannelConfig) -> dict[str, Any]:
             "host": s.host,
             "port": s.port,
             "connect_timeout": _duration(s.connect_timeout),
+            "reconnect_initial": _duration(s.reconnect.initial),
+            "reconnect_max": _duration(s.reconnect.maximum),
+            "reconnect_jitter": s.reconnect.jitter,
             **common,
             **_client_tls(s.tls),
         }
@@ -125,6 +155,7 @@ def _source(channel: ChannelConfig) -> dict[str, Any]:
         "max_connections": s.max_connections,
         "max_connections_per_peer": s.max_connections_per_peer,
         **tls,
+        **_access(s.access),
     }
 
 
@@ -163,6 +194,7 @@ def _destination(d: DestinationConfig) -> dict[str, Any]:
         "backoff_max": _duration(p.backoff_max),
         "backoff_jitter": p.backoff_jitter,
         "in_flight": p.in_flight,
+        "max_queue_depth": "off" if p.max_queue_depth is None else p.max_queue_depth,
     }
     return _drop_none(out)
 
@@ -238,21 +270,27 @@ def _is_table_list(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
-def _emit(lines: list[str], header: str, table: dict[str, Any]) -> None:
+# Arrays of tables written as [[…]] sections; other arrays of tables (senders) stay inline.
+_SECTIONS = frozenset({"routes", "destinations", "client_certificates"})
+
+
+def _emit(lines: list[str], header: str, table: dict[str, Any], prefix: str = "channels") -> None:
     lines.append(header)
     nested: list[tuple[str, Any]] = []
     for key, value in table.items():
-        if _is_table_list(value) or (isinstance(value, dict) and key == "source"):
+        if (key in _SECTIONS and _is_table_list(value)) or (
+            isinstance(value, dict) and key == "source"
+        ):
             nested.append((key, value))
         elif not (isinstance(value, list) and key in ("routes", "destinations") and not value):
             lines.append(f"{key} = {_value(value)}")
     for key, value in nested:
         lines.append("")
         if isinstance(value, dict):
-            _emit(lines, f"[channels.{key}]", value)
+            _emit(lines, f"[{prefix}.{key}]", value, f"{prefix}.{key}")
         else:
             for item in value:
-                _emit(lines, f"[[channels.{key}]]", item)
+                _emit(lines, f"[[{prefix}.{key}]]", item, f"{prefix}.{key}")
                 lines.append("")
 
 

@@ -32,6 +32,7 @@ from eprlink.ack import (
     should_reply,
 )
 from eprlink.engine import crashpoints
+from eprlink.engine.access import Permit, audit_refusal
 from eprlink.engine.alerts import alert, clean
 from eprlink.engine.config import (
     ChannelConfig,
@@ -42,6 +43,7 @@ from eprlink.engine.config import (
     ReplyPolicy,
 )
 from eprlink.engine.header import Router, check_header, identifiers_of, type_of
+from eprlink.engine.limits import QueueLimits
 from eprlink.engine.metrics import Metrics
 from eprlink.engine.validation import ContentCheck
 from eprlink.engine.values import resolve_callable
@@ -53,6 +55,7 @@ __all__ = ["InboundChannel", "Reception"]
 
 _log = logging.getLogger(__name__)
 _UNAVAILABLE = Problem(ErrorCode.APPLICATION_INTERNAL_ERROR, reason=Reason.TEMPORARILY_UNAVAILABLE)
+_REFUSED = Problem(ErrorCode.APPLICATION_INTERNAL_ERROR, reason=Reason.APPLICATION_INTERNAL_ERROR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +69,7 @@ class Reception:
     accepted: bool = False
     message_id: int | None = None
     duplicate_of: int | None = None
+    sender_refused: bool = False  # HD-12: the listener counts it in senders_refused_total
 
 
 @dataclass(slots=True)
@@ -93,6 +97,7 @@ class InboundChannel:
         metrics: Metrics,
         check: ContentCheck | None = None,
         notify: Callable[[Iterable[str]], None] = lambda _names: None,
+        limits: QueueLimits | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -104,6 +109,7 @@ class InboundChannel:
         self._check = check if config.validate else None
         self._notify = notify
         self._router = Router(config.route_table())
+        self._limits = limits
         self._filter = resolve_callable(config.filter) if config.filter else None
         source = config.source
         if isinstance(source, DirectorySource):
@@ -111,6 +117,11 @@ class InboundChannel:
         else:
             self.reply_policy = source.reply
         self._encoding = source.encoding
+
+    @property
+    def store(self) -> Store:
+        """The channel's store, for sources that record security events against it."""
+        return self._store
 
     def _ack(
         self,
@@ -145,8 +156,12 @@ class InboundChannel:
     def _extra(self, action: str, **values: object) -> dict[str, object]:
         return {"action": action, "channel": self.name, **values}
 
-    async def receive(self, payload: bytes, peer: str = "") -> Reception:
-        """Handle one payload and say what to answer."""
+    async def receive(
+        self, payload: bytes, peer: str = "", permit: Permit | None = None
+    ) -> Reception:
+        """Handle one payload and say what to answer. With a ``permit`` (HD-12), a message
+        whose MSH-3/MSH-4 it does not cover, or whose header cannot be read, is refused
+        before anything else is done with it."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         crashpoints.hit("after_frame_read")
@@ -156,12 +171,21 @@ class InboundChannel:
         except ParseError:
             message = None
         if message is None:
-            reception = await self._unparsed(payload, peer)
+            if permit is not None and payload.strip():
+                reception = await self._refuse_sender(None, None, permit, peer)
+            else:
+                reception = await self._unparsed(payload, peer)
         elif is_acknowledgement(message):  # HD-13: an ACK is never acknowledged
             self._metrics.inc("acknowledgements_discarded_total", channel=self.name)
             extra = self._extra("ack_discarded", control_id=clean(message.control_id), peer=peer)
             _log.info("acknowledgement sent to an inbound channel discarded", extra=extra)
             return Reception(None)
+        elif (
+            permit is not None
+            and (sender := (message.raw("MSH-3") or "", message.raw("MSH-4") or ""))
+            not in permit.senders
+        ):
+            reception = await self._refuse_sender(message, sender, permit, peer)
         else:
             reception = await self._parsed(message, payload, peer)
         if reception.reply is not None:
@@ -258,6 +282,13 @@ class InboundChannel:
         except Exception as exc:  # a failing filter or validator: nothing was committed
             return self._failed(message, ack_mode_for(message, enhanced_partner=False), exc)
         accepted = decision.outcome is Outcome.ACCEPT
+        reserved: tuple[str, ...] = ()
+        if self._limits is not None and accepted and decision.destinations:
+            full = self._limits.blocked(decision.destinations)
+            if full is not None:
+                return self._queue_full(message, decision.mode, full)
+            reserved = decision.destinations  # counted now so concurrent handlers see it
+            self._limits.add(reserved)
         reported = [p for p in decision.problems if p.severity is Severity.ERROR]
         record = InboundMessage(
             channel=self.name,
@@ -279,7 +310,12 @@ class InboundChannel:
                 record, reject_collisions=self.reply_policy.reject_collisions
             )
         except Exception as exc:
+            if reserved and self._limits is not None:
+                self._limits.add(reserved, -1)
             return self._failed(message, decision.mode, exc)
+        not_queued = stored.duplicate_of is not None or stored.message_id is None
+        if reserved and not_queued and self._limits is not None:
+            self._limits.add(reserved, -1)  # answered, but nothing new was queued
         # Committed: from here on a positive answer is true (P1).
         control_id = clean(message.control_id)
         code: Outcome | AckCode = decision.outcome
@@ -353,8 +389,51 @@ class InboundChannel:
             error=type(exc).__name__,
             reply=self.reply_policy.failure_reply.value,
         )
+        return self._unavailable(message, mode)
+
+    def _unavailable(self, message: Message | None, mode: AckMode) -> Reception:
+        """The partner's P2 answer: no reply and close, or AR 207 "temporarily unavailable"."""
         if self.reply_policy.failure_reply is FailureReply.CLOSE:
             return Reception(None, close=True)
         self._metrics.inc("messages_rejected_total", channel=self.name, code="207")
         reply = self._ack(message, Outcome.REJECT, [_UNAVAILABLE], mode)
         return Reception(reply.to_bytes())
+
+    def _queue_full(self, message: Message, mode: AckMode, destination: str) -> Reception:
+        """A routed destination is at its ``max_queue_depth`` (P8): refused as in P2, so the
+        sender keeps the message and sends it again once the queue has drained."""
+        self._metrics.inc("queue_full_refusals_total", channel=self.name, destination=destination)
+        extra = self._extra(
+            "queue_full_refused", control_id=clean(message.control_id), destination=destination
+        )
+        _log.info("message refused: destination queue full (P8)", extra=extra)
+        return self._unavailable(message, mode)
+
+    async def _refuse_sender(
+        self, message: Message | None, sender: tuple[str, str] | None, permit: Permit, peer: str
+    ) -> Reception:
+        """HD-12: AR 207 "application internal error" (the text reveals nothing), a security
+        event, nothing stored or forwarded."""
+        reason = permit.reason(sender)
+        self._metrics.inc("messages_rejected_total", channel=self.name, code="207")
+        await audit_refusal(
+            self._store,
+            channel=self.name,
+            reason=reason,
+            peer=peer,
+            fingerprint=permit.fingerprint,
+            sender=sender,
+            control_id=None if message is None else message.control_id,
+        )
+        if message is None:
+            return Reception(
+                self._ack(None, Outcome.REJECT, [_REFUSED], AckMode.ORIGINAL).to_bytes(),
+                sender_refused=True,
+            )
+        mode = ack_mode_for(message, enhanced_partner=self.reply_policy.enhanced)
+        reply: bytes | None = self._ack(message, Outcome.REJECT, [_REFUSED], mode).to_bytes()
+        if not should_reply(
+            message, Outcome.REJECT, mode=mode, honour_msh15=self.reply_policy.honour_msh15
+        ):
+            reply = None
+        return Reception(reply, sender_refused=True)

@@ -86,6 +86,9 @@ class DeliveryWorker:
         self._task: asyncio.Task[None] | None = None
         self.delivering = False
         self.lease = lease
+        # Called with the destination's name when an entry leaves the queue (delivered or
+        # dead) through this worker; the queue-depth limits count with it (P8).
+        self.on_drained: Callable[[str], None] | None = None
 
     def _extra(self, action: str, **values: object) -> dict[str, object]:
         return {"action": action, "destination": self.name, **values}
@@ -320,6 +323,8 @@ class DeliveryWorker:
         if not settled:
             _log.warning("settle refused: entry no longer ours", extra=extra)
             return
+        if (failure is None or failure is Failure.DEAD) and self.on_drained is not None:
+            self.on_drained(self.name)
         if failure is None:
             self.backoff.reset()
             self._metrics.inc("outbound_delivered_total", destination=self.name)

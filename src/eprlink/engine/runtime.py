@@ -29,6 +29,7 @@ from eprlink.engine.config import (
 )
 from eprlink.engine.inbound import InboundChannel
 from eprlink.engine.leases import Leasing, StreamLease, process_owner
+from eprlink.engine.limits import QueueLimits
 from eprlink.engine.metrics import Metrics
 from eprlink.engine.outbound import DeliveryWorker
 from eprlink.engine.senders import build_sender
@@ -81,6 +82,16 @@ class Engine:
         self._check = check
         self._monitor: asyncio.Task[None] | None = None
         self._aged: set[str] = set()
+        depth_limits = {
+            d.name: d.policy.max_queue_depth
+            for d in config.destinations
+            if d.policy.max_queue_depth is not None
+        }
+        self.limits = (
+            QueueLimits(depth_limits, metrics=self.metrics, store=self.store)
+            if depth_limits
+            else None
+        )
         self.metrics.add_collector(self._collect)
 
     def notify(self, destinations: Iterable[str]) -> None:
@@ -103,6 +114,8 @@ class Engine:
                     extra={"action": "recovered", "count": recovered},
                 )
             self._build()
+            if self.limits is not None:  # depths known before the first message is taken
+                await self.refresh_queue_gauges()
             for worker in self.workers.values():
                 worker.start()
             for source in self.sources.values():
@@ -126,7 +139,9 @@ class Engine:
         if check is None and any(c.validate for c in config.channels):
             check = load_check(config.profiles)
         window = timedelta(seconds=config.store.dedupe_window)
+        limits = self.limits
         for channel in config.channels:
+            limited = limits is not None and any(d.name in limits for d in channel.destinations)
             inbound = InboundChannel(
                 channel,
                 identity=config.engine,
@@ -135,6 +150,7 @@ class Engine:
                 metrics=self.metrics,
                 check=check,
                 notify=self.notify,
+                limits=limits if limited else None,
             )
             self.channels[channel.name] = inbound
             source = channel.source
@@ -167,6 +183,8 @@ class Engine:
                         ttl=self.lease_ttl,
                         on_lost=worker.notify,
                     )
+                if limits is not None and destination.name in limits:
+                    worker.on_drained = limits.left
                 self.workers[destination.name] = worker
 
     async def stop(self, timeout: float | None = None) -> None:
@@ -192,6 +210,8 @@ class Engine:
         await asyncio.gather(
             *(w.stop(max(0.1, deadline - loop.time())) for w in self.workers.values())
         )
+        if self.limits is not None:
+            await self.limits.flush()
         await self.store.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:
@@ -227,14 +247,32 @@ class Engine:
                     metrics.set(field.name, value, channel=name)
                 else:
                     metrics.set_total(field.name, value, channel=name)
+        for name, worker in self.workers.items():
+            metrics.set("destination_leased", 1 if self._delivers(worker) else 0, destination=name)
+
+    def _delivers(self, worker: DeliveryWorker) -> bool:
+        """Whether this process is the one delivering the destination now: it holds the
+        stream's lease (several nodes), or, without leases, its worker is running."""
+        if not self.running:
+            return False
+        lease = worker.lease
+        if lease is None:
+            return True
+        try:
+            return lease.held
+        except RuntimeError:  # a snapshot taken off the event loop: no clock to check against
+            return lease.token is not None and not lease.lost
 
     async def refresh_queue_gauges(self) -> None:
         """Queue depth, oldest age and blocked state from the store; queue_age_high alert."""
         now = datetime.now(UTC)
         limit = self.config.engine.queue_age_alert
+        mark = self.limits.mark() if self.limits is not None else {}
+        depths: dict[str, int] = {}
         for stats in await self.store.stats(now=now):
             name = stats.destination
             depth = sum(n for state, n in stats.counts.items() if state in PENDING_STATES)
+            depths[name] = depth
             age = (now - stats.oldest_pending).total_seconds() if stats.oldest_pending else 0.0
             self.metrics.set("queue_depth", depth, destination=name)
             self.metrics.set("queue_oldest_age_seconds", max(age, 0.0), destination=name)
@@ -251,6 +289,8 @@ class Engine:
                 )
             elif age <= limit:
                 self._aged.discard(name)
+        if self.limits is not None:
+            self.limits.update(depths, mark)
 
     async def _watch(self) -> None:
         while True:

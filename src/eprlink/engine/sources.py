@@ -11,10 +11,13 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import ssl as _ssl
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from eprlink.engine.access import Permit, SenderGate, audit_refusal
 from eprlink.engine.alerts import clean
 from eprlink.engine.config import (
     DirectorySource,
@@ -27,6 +30,7 @@ from eprlink.engine.inbound import InboundChannel
 from eprlink.engine.senders import tls_context
 from eprlink.hl7 import split_messages
 from eprlink.mllp import (
+    Backoff,
     FramingMode,
     FramingPolicy,
     MLLPCounters,
@@ -36,6 +40,8 @@ from eprlink.mllp import (
     SessionPolicy,
     server_context,
 )
+from eprlink.mllp.client import Sleep
+from eprlink.mllp.tls import PeerCertificate, authorise_peers
 
 __all__ = ["CloseWithoutReplyError", "FolderWatcher", "Listener", "Receiver", "Runner"]
 
@@ -81,14 +87,20 @@ def _session_policy(
     )
 
 
+_NOBODY = Permit(frozenset())
+
+
 class Listener:
-    """An MLLP listener feeding one channel."""
+    """An MLLP listener feeding one channel; with ``access`` configured it also checks who
+    is sending (HD-12): certificates at the handshake, MSH-3/MSH-4 on every message."""
 
     def __init__(self, channel: InboundChannel, config: MLLPListenerSource) -> None:
         self.channel = channel
         self.config = config
         self.counters = MLLPCounters()
         self.server: MLLPServer | None = None
+        self.gate = None if config.access is None else SenderGate(config.access)
+        self._audits: set[asyncio.Task[None]] = set()
 
     @property
     def connections(self) -> int:
@@ -106,7 +118,12 @@ class Listener:
         return f"{scheme} listener {self.config.host}:{port}"
 
     async def _handle(self, payload: bytes, peer: PeerInfo) -> bytes | None:
-        reception = await self.channel.receive(payload, str(peer))
+        permit = None
+        if self.gate is not None:
+            permit = self.gate.permit(peer.certificate) or _NOBODY
+        reception = await self.channel.receive(payload, str(peer), permit)
+        if reception.sender_refused:
+            self.counters.senders_refused_total += 1
         if reception.close:
             raise CloseWithoutReplyError("failure before commit; closing without a reply (P2)")
         return reception.reply
@@ -114,9 +131,31 @@ class Listener:
     def _oversize(self, head: bytes, peer: PeerInfo) -> bytes:
         return self.channel.oversize(head)
 
+    def _check_certificate(self, certificate: PeerCertificate | None) -> str | None:
+        """Called inside each TLS handshake (F20). The listener counts and logs the failed
+        handshake with the peer's address; this adds the security event with the reason and
+        fingerprint (the address is not known at this layer)."""
+        assert self.gate is not None
+        reason = self.gate.refusal(certificate)
+        if reason is not None:
+            task = asyncio.get_running_loop().create_task(
+                audit_refusal(
+                    self.channel.store,
+                    channel=self.channel.name,
+                    reason=reason,
+                    peer="-",
+                    fingerprint=None if certificate is None else certificate.sha256,
+                )
+            )
+            self._audits.add(task)
+            task.add_done_callback(self._audits.discard)
+        return reason
+
     async def start(self) -> None:
         c = self.config
         context = _server_tls(c.tls)
+        if context is not None and self.gate is not None and self.gate.by_certificate:
+            authorise_peers(context, self._check_certificate)
         self.server = MLLPServer(
             self._handle,
             host=c.host,
@@ -135,17 +174,28 @@ class Listener:
     async def stop(self, timeout: float) -> None:
         if self.server is not None:
             await self.server.close(timeout=timeout)
+        if self._audits:
+            await asyncio.wait(set(self._audits), timeout=timeout)
 
 
 class Receiver:
     """Connect-to-receive: dial the partner's outbound port and take what it pushes."""
 
-    def __init__(self, channel: InboundChannel, config: MLLPReceiverSource) -> None:
+    def __init__(
+        self,
+        channel: InboundChannel,
+        config: MLLPReceiverSource,
+        *,
+        sleep: Sleep | None = None,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
         self.channel = channel
         self.config = config
         self.counters = MLLPCounters()
         self.receiver: MLLPReceiver | None = None
         self._task: asyncio.Task[None] | None = None
+        self._sleep = sleep  # tests replace the redial wait; None waits on the loop's clock
+        self._rng = rng
 
     @property
     def connections(self) -> int:
@@ -171,6 +221,13 @@ class Receiver:
             policy=_session_policy(c),
             connect_timeout=c.connect_timeout,
             on_oversize=self.channel.oversize,
+            backoff=Backoff(
+                initial=c.reconnect.initial,
+                maximum=c.reconnect.maximum,
+                jitter=c.reconnect.jitter,
+                rng=self._rng,
+            ),
+            sleep=self._sleep,
             counters=self.counters,
             name=self.channel.name,
         )

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from eprlink.mllp.errors import TLSConfigError
+from eprlink.mllp.errors import MLLPError, TLSConfigError
 
-__all__ = ["PeerCertificate", "client_context", "peer_certificate", "server_context"]
+__all__ = [
+    "PeerCertificate",
+    "PeerCheck",
+    "PeerRefusedError",
+    "authorise_peers",
+    "client_context",
+    "peer_certificate",
+    "server_context",
+]
 
 # TLS 1.2 suites. TLS 1.3 suites are all AEAD with forward secrecy; OpenSSL's defaults stand.
 _CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20"
@@ -28,6 +36,32 @@ class PeerCertificate:
     subject: str
     sha256: str
     alt_names: tuple[str, ...]
+    common_names: tuple[str, ...] = ()
+
+    @property
+    def dns_names(self) -> tuple[str, ...]:
+        """The DNS subjectAltNames, lower-cased (DNS names compare case-insensitively)."""
+        return tuple(n[4:].lower() for n in self.alt_names if n.startswith("DNS:"))
+
+
+PeerCheck = Callable[[PeerCertificate | None], str | None]
+"""Decides on a client right after its handshake: a refusal reason, or None to let it in."""
+
+
+class PeerRefusedError(MLLPError, ssl.SSLError):
+    """A verified client certificate that this listener does not accept (F20).
+
+    It is an ``ssl.SSLError`` so that the event loop treats it exactly like a failed handshake:
+    the connection is closed before any application byte is read, and the listener's existing
+    handshake-failure path counts and logs it with ``reason``.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"client certificate refused ({self.reason})"
 
 
 def server_context(
@@ -97,7 +131,31 @@ def peer_certificate(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> PeerCe
         subject=_format_subject(subject_rdns),
         sha256=hashlib.sha256(der).hexdigest(),
         alt_names=tuple(f"{kind}:{value}" for kind, value in alt_names),
+        common_names=tuple(
+            value for rdn in subject_rdns for key, value in rdn if key == "commonName"
+        ),
     )
+
+
+def authorise_peers(context: ssl.SSLContext, check: PeerCheck) -> None:
+    """Run ``check`` on every client certificate as its handshake completes, on connections
+    the event loop wraps with this context (memory-BIO TLS, as asyncio and uvloop use).
+
+    Chain validity says a certificate comes from a trusted CA; it does not say which partner
+    may use this listener (F20). Doing the mapping inside the handshake means a refused client
+    never gets as far as a framed read, and no hook in the listener itself is needed: the
+    refusal surfaces as a failed handshake (:class:`PeerRefusedError`).
+    """
+
+    class _CheckedObject(ssl.SSLObject):
+        def do_handshake(self) -> None:
+            super().do_handshake()
+            if self.server_side:
+                reason = check(peer_certificate(self))
+                if reason is not None:
+                    raise PeerRefusedError(reason)
+
+    context.sslobject_class = _CheckedObject
 
 
 def _format_subject(rdns: Iterable[Iterable[tuple[str, str]]]) -> str:
