@@ -395,6 +395,79 @@ class StoreContract:
 
         self.run(tmp_path, scenario)
 
+    def test_concurrent_callers_each_get_their_own_outcome(self, tmp_path: Path) -> None:
+        async def scenario(store: Store) -> None:  # stores may commit these in one transaction
+            first = await accept_one(store, inbound("MIX1"))
+            new = inbound("MIX2", destinations=("epr", "audit"))
+            results = await asyncio.gather(
+                store.accept([inbound("MIX1")], dedupe_window=WINDOW, now=T0),
+                store.accept(
+                    [inbound("MIX1", stamp="20250301093001")],
+                    dedupe_window=WINDOW,
+                    reject_collisions=True,
+                    now=T0,
+                ),
+                store.accept([new], dedupe_window=WINDOW, now=T0),
+                store.accept([new], dedupe_window=WINDOW, now=T0),
+                store.accept(
+                    [inbound("MIX3", status=MessageStatus.REJECTED, ack_code="AR", error="bad")],
+                    dedupe_window=WINDOW,
+                    now=T0,
+                ),
+            )
+            [dup], [refused], [a], [b], [rejected] = results
+            assert (dup.message_id, dup.duplicate_of, dup.ack_code) == (None, first, "AA")
+            assert (refused.message_id, refused.collision, refused.ack_code) == (None, True, "AE")
+            stored = [o for o in (a, b) if o.message_id is not None]
+            assert len(stored) == 1 and stored[0].ack_code == "AA"
+            kept = stored[0].message_id
+            assert {a.duplicate_of, b.duplicate_of} == {None, kept}
+            assert rejected.message_id is not None and rejected.ack_code == "AR"
+            assert [d.message_id for d in await drain(store)] == [first, kept]
+            assert [d.message_id for d in await drain(store, "audit")] == [kept]
+            assert is_subsequence(["received", "queued"], await actions(store, first))
+            assert {"duplicate", "collision"} <= set(await actions(store, first))
+            assert "queued" not in await actions(store, rejected.message_id)
+            day = await store.reconcile("adt", T0.date())
+            assert (day.received, day.accepted, day.rejected, day.duplicates) == (4, 2, 2, 2)
+            assert day.balanced
+
+        self.run(tmp_path, scenario)
+
+    def test_one_batch_sees_its_own_earlier_messages(self, tmp_path: Path) -> None:
+        async def scenario(store: Store) -> None:
+            original = inbound("SELF1")
+            other = inbound("SELF1", stamp="20250301093001")  # same key, other bytes
+            outcomes = await store.accept(
+                [original, other, other, original, inbound(None), inbound("SELF2")],
+                dedupe_window=WINDOW,
+                now=T0,
+            )
+            first, collided, again, resent, anonymous, plain = outcomes
+            assert first.message_id is not None and not first.collision
+            assert collided.message_id is not None and collided.collision
+            assert (again.message_id, again.duplicate_of) == (None, collided.message_id)
+            assert (resent.message_id, resent.duplicate_of) == (None, first.message_id)
+            assert anonymous.message_id is not None and plain.message_id is not None
+            ids = [first.message_id, collided.message_id, anonymous.message_id, plain.message_id]
+            assert ids == sorted(ids)
+            assert [d.message_id for d in await drain(store)] == ids
+            assert "collision" in await actions(store, collided.message_id)
+            assert (await store.reconcile("adt", T0.date())).duplicates == 2
+            refused = await store.accept(
+                [inbound("SELF3"), inbound("SELF3", stamp="20250301093001"), inbound("SELF4")],
+                dedupe_window=WINDOW,
+                reject_collisions=True,
+                now=T0,
+            )
+            assert [(o.message_id is None, o.collision) for o in refused] == [
+                (False, False),
+                (True, True),
+                (False, False),
+            ]
+
+        self.run(tmp_path, scenario)
+
     # -- claim ----------------------------------------------------------------------------------
 
     def test_claim_takes_the_head_one_at_a_time(self, tmp_path: Path) -> None:

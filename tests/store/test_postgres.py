@@ -27,7 +27,7 @@ from eprlink.store import (
     StoreUnavailableError,
 )
 from eprlink.store.postgres import PostgresStore
-from eprlink.store.postgres_sql import check_durability
+from eprlink.store.postgres_sql import check_durability, migrations
 from tests.store.contract import T0, WINDOW, StoreContract, inbound
 from tests.store.pg import (
     PgSchema,
@@ -136,7 +136,7 @@ def test_migrations_race_free_and_versioned(pg_fresh: PgSchema) -> None:
         with admin() as conn:
             table = sql.Identifier(pg.schema, "schema_version")
             rows = conn.execute(sql.SQL("SELECT version FROM {}").format(table)).fetchall()
-            assert rows == [(1,)]
+            assert rows == [(m.version,) for m in migrations()]  # each applied once
             conn.execute(sql.SQL("INSERT INTO {} (version, name) VALUES (99, 'x')").format(table))
         with pytest.raises(StoreError, match="newer than this eprlink"):
             await PostgresStore(pg.dsn, schema=pg.schema).open()

@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Coroutine
 from dataclasses import replace
@@ -586,3 +587,115 @@ def test_reopening_a_database_with_identifiers_passes_the_integrity_check(tmp_pa
         await second.close()
 
     asyncio.run(scenario())
+
+
+# -- intake cost: one group, one transaction, a few statements per message ----------------------
+
+
+async def _grouped(store: SQLiteStore, calls: list[Coroutine[Any, Any, Any]]) -> list[Any]:
+    """Run ``calls`` as one writer group: the writer is held until every call has queued."""
+    entered, gate = threading.Event(), threading.Event()
+
+    def hold(conn: sqlite3.Connection) -> None:
+        entered.set()
+        gate.wait(10)
+
+    blocker = asyncio.ensure_future(store._write("hold", hold))
+    await asyncio.to_thread(entered.wait, 10)  # the writer is inside the hold's transaction
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    for _ in range(3):
+        await asyncio.sleep(0)  # let each call reach the writer's inbox (no timer involved)
+    gate.set()
+    await blocker
+    return await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def test_a_group_of_accepts_is_one_transaction_of_few_statements(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SQLiteStore(db_path(tmp_path))
+        await store.open()
+        first = await store.accept([inbound("K1")], dedupe_window=WINDOW, now=T0)
+        statements: list[str] = []
+        await store._write("trace", lambda conn: conn.set_trace_callback(statements.append))
+        statements.clear()
+        commits = store.commits
+        calls = [store.accept([inbound(f"N{i}")], dedupe_window=WINDOW, now=T0) for i in range(8)]
+        calls.append(store.accept([inbound("K1")], dedupe_window=WINDOW, now=T0))
+        calls.append(
+            store.accept(
+                [inbound("K1", stamp="20250301093001")],
+                dedupe_window=WINDOW,
+                reject_collisions=True,
+                now=T0,
+            )
+        )
+        *stored, duplicate, refused = await _grouped(store, calls)
+        assert store.commits - commits == 2  # the hold, then all ten accepts together
+        assert [r[0].message_id for r in stored] == list(range(2, 10))  # ids in arrival order
+        assert duplicate[0].duplicate_of == first[0].message_id
+        assert (refused[0].message_id, refused[0].collision, refused[0].ack_code) == (
+            None,
+            True,
+            "AE",
+        )
+        assert statements.count("BEGIN IMMEDIATE") == statements.count("COMMIT") == 2
+        room = [s for s in statements if "pragma_page_count" in s]
+        assert len(room) <= 1  # the page headroom: at most once a transaction, not per accept
+        accepted = [s for s in statements if s not in {"BEGIN IMMEDIATE", "COMMIT", *room}]
+        assert not [s for s in accepted if s.startswith(("PRAGMA", "SAVEPOINT", "RELEASE"))]
+        # one look-up per sender key (K1 once for both of its copies), the ids, and per stored
+        # message its row, key, identifier, entry and two events; a receipt and an event for
+        # each of the two that were not stored
+        assert len(accepted) == 9 + 1 + 8 * 6 + 2 * 2
+        await store._write("trace", lambda conn: conn.set_trace_callback(None))
+        await store.close()
+
+    run(scenario())
+
+
+def test_a_failing_accept_in_a_combined_group_fails_alone(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SQLiteStore(db_path(tmp_path))
+        await store.open()
+        await TestSQLiteStore().inject_accept_failure(store, "FAIL")
+        calls = [
+            store.accept([inbound("A1")], dedupe_window=WINDOW, now=T0),
+            store.accept([inbound("FAIL")], dedupe_window=WINDOW, now=T0),
+            store.claim("epr", owner="w"),
+            store.accept([inbound("A2"), inbound("A1")], dedupe_window=WINDOW, now=T0),
+        ]
+        first, failed, claimed, second = await _grouped(store, calls)
+        assert isinstance(failed, StoreUnavailableError)
+        assert first[0].message_id is not None
+        assert second[0].message_id is not None and second[1].duplicate_of == first[0].message_id
+        assert claimed is None or claimed.message_id == first[0].message_id
+        found = {s.control_id for s in await store.search(MessageQuery())}
+        assert found == {"A1", "A2"}
+        await store.close()
+
+    run(scenario())
+
+
+def test_intake_over_the_page_reserve_is_refused_within_one_group(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SQLiteStore(db_path(tmp_path), reserve_pages=24)
+        await store.open()
+        pages = await store.set_max_pages(1)
+        await store.set_max_pages(pages + 40)  # room for a few 4 KiB messages over the reserve
+        calls = [
+            store.accept([big(f"R{i}", 4096)], dedupe_window=WINDOW, now=T0) for i in range(12)
+        ]
+        results = await _grouped(store, calls)
+        refused = [r for r in results if isinstance(r, StoreUnavailableError)]
+        kept = [r for r in results if not isinstance(r, BaseException)]
+        assert refused and kept
+        assert all("max_page_count" in str(r) for r in refused)
+        assert results.index(refused[0]) == len(kept)  # the earliest arrivals were taken
+        assert len(await store.search(MessageQuery(limit=100))) == len(kept)
+        await store.set_max_pages(pages + 10_000)
+        [outcome] = await store.accept([big("LATER", 4096)], dedupe_window=WINDOW, now=T0)
+        assert outcome.message_id is not None
+        await store.close()
+
+    run(scenario())
+    assert _integrity(db_path(tmp_path)) == "ok"

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
-from psycopg.rows import TupleRow
 
 from eprlink.store.errors import StoreError, StoreUnavailableError
 from eprlink.store.model import AcceptOutcome, InboundMessage, MessageStatus
@@ -161,42 +160,26 @@ class AcceptBatcher:
         if self._conn is None:
             self._conn = await self._connections.connect()
         conn = self._conn
-        q = queries()
-        params = [_params(m, r) for r in batch for m in r.messages]
-        destinations = sorted(
-            {d for p in params if p["status"] == "accepted" for d in p["destinations"]}
-        )
-        keys: dict[tuple[str, str, str], datetime] = {}
-        for p in params:
-            if p["control_id"] is not None:
-                key = (p["app"] or "", p["facility"] or "", p["control_id"])
-                keys[key] = max(keys.get(key, p["received_at"]), p["received_at"])
-        cursors: list[psycopg.AsyncCursor[TupleRow]] = []
+        params = _batch_params(batch, self._notify_channel)
+        # BEGIN, the batch's one statement, COMMIT. Pipeline mode is not used: for a single
+        # statement its client-side machinery costs more than the round trip it saves. A
+        # session found dead before the COMMIT was sent was never asked to commit.
         async with conn.transaction():
-            async with conn.pipeline():
-                if destinations:
-                    await conn.execute(q["streams_ensure"], {"destinations": destinations})
-                    await conn.execute(q["streams_lock_tail"], {"destinations": destinations})
-                if keys:
-                    await conn.execute(q["dedupe_keys_lock"], _key_params(keys))
-                for p in params:
-                    cursors.append(await conn.execute(q["accept_message"], p))
-                if destinations:
-                    await conn.execute(
-                        q["notify_work"],
-                        {"channel": self._notify_channel, "destinations": destinations},
-                    )
+            cursor = await conn.execute(queries()["accept_batch"], params)
+            rows = await cursor.fetchall()
             self._commit_sent = True  # leaving the block sends COMMIT: from here, in doubt
         self.transactions += 1
-        rows = [await cur.fetchone() for cur in cursors]
-        if destinations:
-            self._on_commit(destinations)
+        if params["destinations"]:
+            self._on_commit(sorted(set(params["destinations"])))
+        if len(rows) != len(params["channels"]):
+            raise StoreError("accept_batch returned the wrong number of rows")
+        rows.sort(key=lambda row: int(row[0]))
         outcomes: list[list[AcceptOutcome]] = []
         index = 0
         for request in batch:
             chunk = rows[index : index + len(request.messages)]
             index += len(request.messages)
-            outcomes.append([_outcome(row) for row in chunk])
+            outcomes.append([_outcome(row[1:]) for row in chunk])
         return outcomes
 
     async def close(self) -> None:
@@ -221,45 +204,64 @@ def _fail(batch: list[_Request], exc: StoreError) -> None:
             request.future.set_exception(exc)
 
 
-def _key_params(keys: dict[tuple[str, str, str], datetime]) -> dict[str, Any]:
-    """Sender keys in sorted order: two batches lock shared keys in the same order."""
-    ordered = sorted(keys)
-    return {
-        "apps": [k[0] for k in ordered],
-        "facilities": [k[1] for k in ordered],
-        "control_ids": [k[2] for k in ordered],
-        "received": [keys[k] for k in ordered],
+def _batch_params(batch: list[_Request], notify_channel: str) -> dict[str, Any]:
+    """The batch as the parallel arrays accept_batch takes, in acceptance order. A rejected
+    message has no destinations (it is stored, never queued)."""
+    columns: dict[str, list[Any]] = {
+        name: []
+        for name in (
+            "channels",
+            "peers",
+            "control_ids",
+            "message_types",
+            "apps",
+            "facilities",
+            "received_at",
+            "statuses",
+            "ack_codes",
+            "errors",
+            "sha256",
+            "payloads",
+            "cutoffs",
+            "reject_collisions",
+            "destination_counts",
+            "destinations",
+            "identifier_counts",
+            "id_kinds",
+            "id_values",
+        )
     }
+    for request in batch:
+        cutoff = request.now - request.dedupe_window
+        for message in request.messages:
+            accepted = message.status is MessageStatus.ACCEPTED
+            destinations = message.destinations if accepted else ()
+            columns["channels"].append(message.channel)
+            columns["peers"].append(message.peer)
+            columns["control_ids"].append(message.control_id)
+            columns["message_types"].append(message.message_type)
+            columns["apps"].append(message.sending_application)
+            columns["facilities"].append(message.sending_facility)
+            columns["received_at"].append(utc(message.received_at))
+            columns["statuses"].append("accepted" if accepted else "rejected")
+            columns["ack_codes"].append(message.ack_code)
+            columns["errors"].append(message.error)
+            columns["sha256"].append(message.sha256)
+            columns["payloads"].append(message.payload)
+            columns["cutoffs"].append(cutoff)
+            columns["reject_collisions"].append(request.reject_collisions)
+            columns["destination_counts"].append(len(destinations))
+            columns["destinations"].extend(destinations)
+            columns["identifier_counts"].append(len(message.identifiers))
+            columns["id_kinds"].extend(kind for kind, _ in message.identifiers)
+            columns["id_values"].extend(value for _, value in message.identifiers)
+    return {"notify_channel": notify_channel, **columns}
 
 
-def _params(message: InboundMessage, request: _Request) -> dict[str, Any]:
-    received_at = utc(message.received_at)
-    accepted = message.status is MessageStatus.ACCEPTED
-    return {
-        "channel": message.channel,
-        "peer": message.peer,
-        "control_id": message.control_id,
-        "message_type": message.message_type,
-        "app": message.sending_application,
-        "facility": message.sending_facility,
-        "received_at": received_at,
-        "status": "accepted" if accepted else "rejected",
-        "ack_code": message.ack_code,
-        "error": message.error,
-        "sha256": message.sha256,
-        "payload": message.payload,
-        "destinations": list(message.destinations) if accepted else [],
-        "id_kinds": [kind for kind, _ in message.identifiers],
-        "id_values": [value for _, value in message.identifiers],
-        "cutoff": request.now - request.dedupe_window,
-        "reject_collisions": request.reject_collisions,
-    }
-
-
-def _outcome(row: tuple[Any, ...] | None) -> AcceptOutcome:
-    if row is None:
-        raise StoreError("accept_message returned no row")
+def _outcome(row: tuple[Any, ...]) -> AcceptOutcome:
     message_id, duplicate_of, collision, ack_code = row
+    if message_id is None and collision:  # refused (reject_collisions): the sender hears AE
+        ack_code = "AE"
     return AcceptOutcome(
         message_id=message_id,
         duplicate_of=duplicate_of,

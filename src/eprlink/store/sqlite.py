@@ -29,6 +29,7 @@ from eprlink.store.model import (
     Reconciliation,
     StoredMessage,
 )
+from eprlink.store.sqlite_accept import AcceptRequest, accept_many
 from eprlink.store.sqlite_schema import check_durability, map_error, migrate, to_us
 from eprlink.store.sqlite_writer import Writer
 
@@ -36,6 +37,7 @@ __all__ = ["SQLiteStore"]
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _now_us() -> int:
@@ -211,8 +213,13 @@ class SQLiteStore:
         rehearse a full disk (F8) and to bound growth; raising it again resumes intake.
         """
 
+        writer = self._writer
+
         def work(conn: sqlite3.Connection) -> int:
-            return int(conn.execute(f"PRAGMA max_page_count = {int(pages)}").fetchone()[0])
+            cap = int(conn.execute(f"PRAGMA max_page_count = {int(pages)}").fetchone()[0])
+            if writer is not None:
+                writer.forget_room()
+            return cap
 
         return await self._write("set_max_pages", work)
 
@@ -224,18 +231,20 @@ class SQLiteStore:
         reject_collisions: bool = False,
         now: datetime | None = None,
     ) -> list[AcceptOutcome]:
+        if self._writer is None:
+            raise StoreError("the store is not open")
         batch = list(messages)
-        now_us = _now_us() if now is None else to_us(now)
-        window_us = dedupe_window // timedelta(microseconds=1)
-        work = partial(
-            write.accept,
+        request = AcceptRequest(
             messages=batch,
-            window_us=window_us,
+            window_us=dedupe_window // _MICROSECOND,
             reject_collisions=reject_collisions,
-            now_us=now_us,
+            now_us=_now_us() if now is None else to_us(now),
         )
         size = sum(len(m.payload) + 512 for m in batch)
-        return await self._write("accept", work, intake_bytes=size)
+        outcomes: list[AcceptOutcome] = await self._writer.submit_combined(
+            "accept", accept_many, request, intake_bytes=size
+        )
+        return outcomes
 
     async def claim(self, destination: str, *, owner: str, fence: int = 0) -> Delivery | None:
         work = partial(

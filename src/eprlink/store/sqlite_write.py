@@ -1,4 +1,5 @@
-"""The SQLite store's writes: each runs on the writer connection inside a group transaction."""
+"""The SQLite store's writes other than intake (that is sqlite_accept): each runs on the writer
+connection inside a group transaction."""
 
 from __future__ import annotations
 
@@ -8,19 +9,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from eprlink.store.errors import StoreError
-from eprlink.store.model import (
-    AcceptOutcome,
-    AckRecord,
-    Delivery,
-    EntryState,
-    Failure,
-    InboundMessage,
-    MessageStatus,
-)
-from eprlink.store.sqlite_schema import queries, to_us
+from eprlink.store.model import AckRecord, Delivery, EntryState, Failure
+from eprlink.store.sqlite_schema import queries
 
 __all__ = [
-    "accept",
     "audit",
     "claim",
     "prune_batch",
@@ -76,109 +68,6 @@ def _one(cursor: sqlite3.Cursor) -> Any:
     if row is None:
         raise StoreError("the store's tables are inconsistent: an expected row is missing")
     return row
-
-
-def accept(
-    conn: sqlite3.Connection,
-    messages: Sequence[InboundMessage],
-    *,
-    window_us: int,
-    reject_collisions: bool,
-    now_us: int,
-) -> list[AcceptOutcome]:
-    """Keep a batch; the caller's transaction makes it all-or-nothing."""
-    return [_accept_one(conn, m, window_us, reject_collisions, now_us) for m in messages]
-
-
-def _accept_one(
-    conn: sqlite3.Connection,
-    message: InboundMessage,
-    window_us: int,
-    reject_collisions: bool,
-    now_us: int,
-) -> AcceptOutcome:
-    q = queries()
-    received_us = to_us(message.received_at)
-    key: dict[str, object] | None = None
-    collision_of: int | None = None
-    where = f"channel={message.channel} peer={message.peer}"
-    if message.control_id:
-        key = {
-            "app": message.sending_application or "",
-            "facility": message.sending_facility or "",
-            "control_id": message.control_id,
-            "sha256": message.sha256,
-        }
-        cutoff = now_us - window_us
-        stamp = {"received_us": received_us, "cutoff": cutoff}
-        claimed = conn.execute(q["dedupe_claim"], {**key, **stamp})
-        if claimed.rowcount == 0:  # a live first copy holds the key: a duplicate (HD-11)
-            first_id, ack_code = _one(conn.execute(q["dedupe_first"], key))
-            _receipt(conn, "duplicate", message, received_us, first_id)
-            _event(conn, now_us, "duplicate", message_id=first_id, details=where)
-            return AcceptOutcome(message_id=None, duplicate_of=first_id, ack_code=ack_code)
-        row = conn.execute(q["dedupe_collision"], {**key, "cutoff": cutoff}).fetchone()
-        if row is not None:
-            collision_of = int(row[0])
-            if reject_collisions:
-                conn.execute(q["dedupe_drop"], key)
-                _receipt(conn, "collision_rejected", message, received_us, collision_of)
-                _event(
-                    conn, now_us, "collision", message_id=collision_of, details=f"refused {where}"
-                )
-                return AcceptOutcome(message_id=None, collision=True, ack_code="AE")
-    cursor = conn.execute(
-        q["insert_message"],
-        {
-            "channel": message.channel,
-            "peer": message.peer,
-            "control_id": message.control_id,
-            "message_type": message.message_type,
-            "sending_application": message.sending_application,
-            "sending_facility": message.sending_facility,
-            "received_us": received_us,
-            "status": message.status.value,
-            "ack_code": message.ack_code,
-            "error": message.error,
-            "collision": collision_of is not None,
-            "size": len(message.payload),
-            "sha256": message.sha256,
-            "payload": message.payload,
-        },
-    )
-    message_id = cursor.lastrowid
-    assert message_id is not None
-    if key is not None:
-        conn.execute(q["dedupe_bind"], {**key, "message_id": message_id})
-    if message.identifiers:
-        conn.executemany(
-            q["insert_identifier"], [(message_id, k, v) for k, v in message.identifiers]
-        )
-    details = f"status={message.status.value} size={len(message.payload)} {where}"
-    _event(conn, now_us, "received", message_id=message_id, details=details)
-    if collision_of is not None:
-        _event(conn, now_us, "collision", message_id=message_id, details=f"first={collision_of}")
-    if message.status is MessageStatus.ACCEPTED:
-        for destination in message.destinations:
-            _queue(conn, message_id, destination, now_us, replayed=False)
-    return AcceptOutcome(
-        message_id=message_id, collision=collision_of is not None, ack_code=message.ack_code
-    )
-
-
-def _receipt(
-    conn: sqlite3.Connection, kind: str, message: InboundMessage, received_us: int, first: int
-) -> None:
-    conn.execute(
-        queries()["insert_receipt"],
-        {
-            "kind": kind,
-            "channel": message.channel,
-            "peer": message.peer,
-            "received_us": received_us,
-            "message_id": first,
-        },
-    )
 
 
 def _queue(

@@ -12,6 +12,7 @@ import shutil
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -22,19 +23,62 @@ from eprlink.store.sqlite_schema import map_error
 __all__ = ["Writer"]
 
 _log = logging.getLogger(__name__)
+_ROOM_QUERY = (
+    "SELECT * FROM pragma_max_page_count(), pragma_page_count(), pragma_freelist_count(),"
+    " pragma_page_size()"
+)
 T = TypeVar("T")
 _STOP = object()
 
 
-@dataclass(slots=True)
+Combine = Callable[[sqlite3.Connection, list[Any]], list[Any]]
+_ROOM_SLACK = 16_384  # pages: closer than this to max_page_count, measure every transaction
+_ROOM_MAX_AGE = 1.0  # seconds: other connections to the file grow it too
+
+
+@dataclass(slots=True, eq=False)
 class _Request:
-    """One caller's write, waiting to be committed with whatever else has arrived."""
+    """One caller's write, waiting to be committed with whatever else has arrived.
+
+    A request either has its own ``work``, or an ``item`` for ``combine``, which takes the
+    items of every such request in the group at once (intake: one statement per table for the
+    whole group instead of several per message) and returns one value per item.
+    """
 
     operation: str
-    work: Callable[[sqlite3.Connection], object]
+    work: Callable[[sqlite3.Connection], object] | None
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
     intake_bytes: int | None  # set for accept(): intake may be refused under disk pressure
+    combine: Combine | None = None
+    item: object = None
+
+
+def _steps(group: list[_Request]) -> list[list[_Request]]:
+    """Requests sharing a ``combine`` run as one step, where the first of them arrived; the
+    others run one by one, in arrival order."""
+    steps: list[list[_Request]] = []
+    combined: dict[Combine, list[_Request]] = {}
+    for request in group:
+        if request.combine is None:
+            steps.append([request])
+        elif request.combine in combined:
+            combined[request.combine].append(request)
+        else:
+            combined[request.combine] = step = [request]
+            steps.append(step)
+    return steps
+
+
+def _execute(conn: sqlite3.Connection, step: list[_Request]) -> list[object]:
+    first = step[0]
+    if first.combine is not None:
+        values = first.combine(conn, [r.item for r in step])
+        if len(values) != len(step):
+            raise StoreError("a combined write returned the wrong number of results")
+        return values
+    assert first.work is not None
+    return [first.work(conn)]
 
 
 def _complete(future: asyncio.Future[Any], value: object, error: BaseException | None) -> None:
@@ -44,6 +88,11 @@ def _complete(future: asyncio.Future[Any], value: object, error: BaseException |
         future.set_exception(error)
     else:
         future.set_result(value)
+
+
+def _complete_all(answers: list[tuple[asyncio.Future[Any], object]]) -> None:
+    for future, value in answers:
+        _complete(future, value, None)
 
 
 class Writer:
@@ -77,6 +126,10 @@ class Writer:
         self._stopped = False
         self._disk_checked = -1.0
         self._disk_low = False
+        self._room: int | None = None  # pages left under max_page_count when last measured
+        self._room_spent = 0  # pages admitted intake may have used since (over-estimated)
+        self._room_measured = -1.0
+        self._page_size = 4096
         self.commits = 0
         self.committed_requests = 0
 
@@ -109,12 +162,29 @@ class Writer:
         *,
         intake_bytes: int | None = None,
     ) -> T:
+        return cast(T, await self._submit(_Request(operation, work, *self._waiter(), intake_bytes)))
+
+    async def submit_combined(
+        self, operation: str, combine: Combine, item: object, *, intake_bytes: int | None = None
+    ) -> Any:
+        """Like submit(), but run together with the group's other requests for ``combine``;
+        a failure of the combined step reruns each of them alone, so one fails alone."""
+        request = _Request(operation, None, *self._waiter(), intake_bytes, combine, item)
+        return await self._submit(request)
+
+    def forget_room(self) -> None:
+        """The page cap changed (writer thread only): measure the headroom afresh."""
+        self._room = None
+
+    def _waiter(self) -> tuple[asyncio.AbstractEventLoop, asyncio.Future[Any]]:
         if self._thread is None or self._stopped:
             raise StoreError("the store is not open")
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[Any] = loop.create_future()
-        self._inbox.put(_Request(operation, work, loop, future, intake_bytes))
-        return cast(T, await future)
+        return loop, loop.create_future()
+
+    async def _submit(self, request: _Request) -> Any:
+        self._inbox.put(request)
+        return await request.future
 
     def _run(self, ready: concurrent.futures.Future[None]) -> None:
         try:
@@ -178,6 +248,17 @@ class Writer:
         with contextlib.suppress(RuntimeError):  # the caller's loop has gone away
             request.loop.call_soon_threadsafe(_complete, request.future, value, error)
 
+    def _answer_committed(self, done: list[tuple[list[_Request], list[object]]]) -> None:
+        """One wake-up per event loop for the whole group, not one per caller: each wake-up
+        is a pipe write here and a loop iteration there, both contending for the GIL."""
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], object]]] = {}
+        for step, values in done:
+            for request, value in zip(step, values, strict=True):
+                by_loop.setdefault(request.loop, []).append((request.future, value))
+        for loop, answers in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # the caller's loop has gone away
+                loop.call_soon_threadsafe(_complete_all, answers)
+
     def _commit_safely(self, conn: sqlite3.Connection, group: list[_Request]) -> None:
         """Keep the thread alive whatever happens: no caller may be left waiting."""
         try:
@@ -196,63 +277,86 @@ class Writer:
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Request]) -> None:
         """Commit as many of the group's requests as can be, in one transaction.
 
-        A request that fails is rolled back to its savepoint and failed alone. When SQLite
-        rolled the whole transaction back by itself (disk full, I/O error), the requests done
-        so far run again in a new transaction without the one that failed.
+        Each step (one request, or every accept of the group combined) runs in a savepoint when
+        the transaction holds more than that step; a lone step needs none, since rolling back
+        the transaction undoes exactly it. A step that fails is rolled back: a lone request
+        fails alone, a combined step is split and each of its requests runs again alone. When
+        SQLite rolled the whole transaction back by itself (disk full, I/O error), the steps
+        done so far run again in a new transaction.
         """
-        pending = group
-        while pending:
+        steps = _steps(group)
+        while steps:
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as exc:
-                for request in pending:
+                for request in (r for step in steps for r in step):
                     self._answer(request, None, map_error(exc, request.operation))
                 return
-            done: list[tuple[_Request, object]] = []
-            redo: list[_Request] | None = None
-            for index, request in enumerate(pending):
-                refusal = self._intake_refusal(conn, request)
-                if refusal is not None:
-                    self._answer(request, None, refusal)
-                    continue
-                try:
-                    conn.execute("SAVEPOINT request")
-                    value = request.work(conn)
-                    conn.execute("RELEASE request")
-                except Exception as exc:
-                    error = (
-                        map_error(exc, request.operation) if isinstance(exc, sqlite3.Error) else exc
-                    )
-                    self._answer(request, None, error)
-                    if not self._rollback_request(conn):
-                        redo = [r for r, _ in done] + pending[index + 1 :]
-                        break
-                    continue
-                done.append((request, value))
+            steps = self._admit(conn, steps)
+            done, redo = self._run_steps(conn, steps)
             if redo is not None:
-                pending = redo
+                steps = redo
                 continue
+            if not done:  # everything was refused or failed: nothing to make durable
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                return
             try:
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
-                if len(done) == 1:
-                    self._answer(done[0][0], None, map_error(exc, done[0][0].operation))
+                requests = [r for step, _ in done for r in step]
+                if len(requests) == 1:
+                    self._answer(requests[0], None, map_error(exc, requests[0].operation))
                 else:  # find out which request the commit cannot take: each on its own
-                    for request, _ in done:
+                    for request in requests:
                         self._commit_group(conn, [request])
                 return
+            committed = sum(len(step) for step, _ in done)
             self.commits += 1
-            self.committed_requests += len(done)
-            if len(done) > 1:
-                _log.debug("group commit", extra={"action": "group_commit", "size": len(done)})
-            for request, value in done:
-                self._answer(request, value, None)
+            self.committed_requests += committed
+            if committed > 1:
+                _log.debug("group commit", extra={"action": "group_commit", "size": committed})
+            self._answer_committed(done)
             return
 
+    def _run_steps(
+        self, conn: sqlite3.Connection, steps: list[list[_Request]]
+    ) -> tuple[list[tuple[list[_Request], list[object]]], list[list[_Request]] | None]:
+        """Run the steps inside the open transaction: (steps done with their values, None), or
+        (…, the steps to run again) once the transaction was lost, rolled back here."""
+        done: list[tuple[list[_Request], list[object]]] = []
+        waiting = deque(steps)
+        guarded = len(steps) > 1
+        while waiting:
+            step = waiting.popleft()
+            try:
+                if guarded:
+                    conn.execute("SAVEPOINT request")
+                values = _execute(conn, step)
+                if guarded:
+                    conn.execute("RELEASE request")
+            except Exception as exc:
+                intact = guarded and self._rollback_request(conn)
+                if not intact and conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                if len(step) > 1:  # which of the combined requests failed: each alone
+                    alone = [[request] for request in step]
+                    if not intact:
+                        return done, [s for s, _ in done] + alone + list(waiting)
+                    waiting.extendleft(reversed(alone))
+                    continue
+                error = map_error(exc, step[0].operation) if isinstance(exc, sqlite3.Error) else exc
+                self._answer(step[0], None, error)
+                if not intact:
+                    return done, [s for s, _ in done] + list(waiting)
+                continue
+            done.append((step, values))
+        return done, None
+
     def _rollback_request(self, conn: sqlite3.Connection) -> bool:
-        """Undo one request; False when the whole transaction is gone with it."""
+        """Undo one step; False when the whole transaction is gone with it."""
         if not conn.in_transaction:
             return False
         try:
@@ -264,25 +368,58 @@ class Writer:
             return False
         return True
 
-    def _intake_refusal(
-        self, conn: sqlite3.Connection, request: _Request
-    ) -> StoreUnavailableError | None:
-        if request.intake_bytes is None:
-            return None
+    def _admit(self, conn: sqlite3.Connection, steps: list[list[_Request]]) -> list[list[_Request]]:
+        """The steps without the intake the store refuses now (answered here); other writes
+        are never refused, so the queues keep draining (P10)."""
+        intake = [r for step in steps for r in step if r.intake_bytes is not None]
+        if not intake:
+            return steps
+        refused = self._refusals(conn, intake)
+        if not refused:
+            return steps
+        for request, error in refused.items():
+            self._answer(request, None, error)
+        kept = ([r for r in step if r not in refused] for step in steps)
+        return [step for step in kept if step]
+
+    def _refusals(
+        self, conn: sqlite3.Connection, intake: list[_Request]
+    ) -> dict[_Request, StoreUnavailableError]:
         if self._min_free_disk is not None:
             now = time.monotonic()
             if self._disk_low or now - self._disk_checked >= 1.0:
                 self._disk_low = shutil.disk_usage(self._directory).free < self._min_free_disk
                 self._disk_checked = now
             if self._disk_low:
-                return StoreUnavailableError("free disk space is below the watermark")
+                low = StoreUnavailableError("free disk space is below the watermark")
+                return dict.fromkeys(intake, low)
         if self._reserve_pages <= 0:  # no headroom kept: SQLite's own SQLITE_FULL answers
-            return None
-        limit = int(conn.execute("PRAGMA max_page_count").fetchone()[0])
-        used = int(conn.execute("PRAGMA page_count").fetchone()[0])
-        free = int(conn.execute("PRAGMA freelist_count").fetchone()[0])
-        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
-        needed = self._reserve_pages + request.intake_bytes // page_size + 1
-        if limit - used + free < needed:
-            return StoreUnavailableError("the database is full (max_page_count reached)")
-        return None
+            return {}
+        room = self._room_left(conn)
+        refused: dict[_Request, StoreUnavailableError] = {}
+        for request in intake:
+            assert request.intake_bytes is not None
+            pages = request.intake_bytes // self._page_size + 1
+            if room - pages < self._reserve_pages:
+                refused[request] = StoreUnavailableError(
+                    "the database is full (max_page_count reached)"
+                )
+                continue
+            room -= pages
+            self._room_spent += 2 * pages  # the estimate is rough: count it twice
+        return refused
+
+    def _room_left(self, conn: sqlite3.Connection) -> int:
+        """Pages left under max_page_count. Reading the page counts costs a statement, so far
+        from the cap the last measurement serves for up to a second, less what intake was
+        admitted since (counted twice); near the cap it is measured every transaction."""
+        now = time.monotonic()
+        if (
+            self._room is None
+            or now - self._room_measured >= _ROOM_MAX_AGE
+            or self._room - self._room_spent < self._reserve_pages + _ROOM_SLACK
+        ):
+            limit, used, free, page_size = conn.execute(_ROOM_QUERY).fetchone()
+            self._room, self._room_spent = int(limit) - int(used) + int(free), 0
+            self._room_measured, self._page_size = now, int(page_size)
+        return self._room - self._room_spent

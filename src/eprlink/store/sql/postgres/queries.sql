@@ -40,22 +40,17 @@ WHERE lock = 'tail' AND destination = ANY(%(destinations)s::text[])
 ORDER BY destination
 FOR UPDATE
 
--- name: dedupe_keys_lock
-INSERT INTO dedupe_keys AS k (sending_application, sending_facility, control_id, last_received)
-SELECT a, f, c, t
-FROM unnest(%(apps)s::text[], %(facilities)s::text[], %(control_ids)s::text[],
-            %(received)s::timestamptz[]) AS u (a, f, c, t)
-ORDER BY a, f, c
-ON CONFLICT (sending_application, sending_facility, control_id)
-DO UPDATE SET last_received = greatest(k.last_received, excluded.last_received)
-
--- name: accept_message
-SELECT o_message_id, o_duplicate_of, o_collision, o_ack_code
-FROM accept_message(
-    %(channel)s, %(peer)s, %(control_id)s, %(message_type)s, %(app)s, %(facility)s,
-    %(received_at)s, %(status)s, %(ack_code)s, %(error)s, %(sha256)s, %(payload)s,
-    %(destinations)s::text[], %(id_kinds)s::text[], %(id_values)s::text[], %(cutoff)s,
-    %(reject_collisions)s
+-- One group-commit batch as parallel arrays (0002_accept_batch.sql): one row per message.
+-- name: accept_batch
+SELECT o_position, o_message_id, o_duplicate_of, o_collision, o_ack_code
+FROM accept_batch(
+    %(notify_channel)s, %(channels)s::text[], %(peers)s::text[], %(control_ids)s::text[],
+    %(message_types)s::text[], %(apps)s::text[], %(facilities)s::text[],
+    %(received_at)s::timestamptz[], %(statuses)s::text[], %(ack_codes)s::text[],
+    %(errors)s::text[], %(sha256)s::bytea[], %(payloads)s::bytea[], %(cutoffs)s::timestamptz[],
+    %(reject_collisions)s::boolean[], %(destination_counts)s::integer[],
+    %(destinations)s::text[], %(identifier_counts)s::integer[], %(id_kinds)s::text[],
+    %(id_values)s::text[]
 )
 
 -- name: notify_work

@@ -1,54 +1,49 @@
 -- Named statements of the SQLite store: "-- name: <name>" starts each one. The store loads this
 -- file once; sqlite3 keeps every distinct statement text prepared in its statement cache.
 
--- name: insert_message
-INSERT INTO messages (
-    channel, peer, control_id, message_type, sending_application, sending_facility,
-    received_us, status, ack_code, error, collision, size, sha256, payload
-) VALUES (
-    :channel, :peer, :control_id, :message_type, :sending_application, :sending_facility,
-    :received_us, :status, :ack_code, :error, :collision, :size, :sha256, :payload
-)
+-- Intake (sqlite_accept.py). The writer holds the write lock from BEGIN IMMEDIATE to COMMIT,
+-- so the next ids read here are the ones AUTOINCREMENT would choose, and nobody else can take
+-- them before the group's inserts; inserting them explicitly advances sqlite_sequence too.
+-- name: accept_next_ids
+SELECT
+    max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0),
+        coalesce((SELECT max(id) FROM messages), 0)) + 1,
+    max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'entries'), 0),
+        coalesce((SELECT max(id) FROM entries), 0)) + 1
 
--- Insert-or-detect: inserts the key, or takes over a row whose first copy left the window;
--- changes() = 0 means a live duplicate holds the key.
--- name: dedupe_claim
+-- Every hash stored under one sender key, with the copy that holds it and its ACK code.
+-- name: accept_dedupe_copies
+SELECT d.sha256, d.message_id, d.received_us, m.ack_code
+FROM dedupe AS d JOIN messages AS m ON m.id = d.message_id
+WHERE d.sending_application = ? AND d.sending_facility = ? AND d.control_id = ?
+
+-- name: accept_messages
+INSERT INTO messages (
+    id, channel, peer, control_id, message_type, sending_application, sending_facility,
+    received_us, status, ack_code, error, collision, size, sha256, payload
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+
+-- The newest stored copy holds its hash's key: a row left from an expired copy is taken over.
+-- name: accept_dedupe
 INSERT INTO dedupe (
     sending_application, sending_facility, control_id, sha256, message_id, received_us
-) VALUES (:app, :facility, :control_id, :sha256, NULL, :received_us)
+) VALUES (?, ?, ?, ?, ?, ?)
 ON CONFLICT (sending_application, sending_facility, control_id, sha256)
-DO UPDATE SET message_id = NULL, received_us = excluded.received_us
-WHERE dedupe.received_us < :cutoff
+DO UPDATE SET message_id = excluded.message_id, received_us = excluded.received_us
 
--- name: dedupe_first
-SELECT d.message_id, m.ack_code
-FROM dedupe AS d JOIN messages AS m ON m.id = d.message_id
-WHERE d.sending_application = :app AND d.sending_facility = :facility
-  AND d.control_id = :control_id AND d.sha256 = :sha256
-
--- name: dedupe_collision
-SELECT message_id FROM dedupe
-WHERE sending_application = :app AND sending_facility = :facility AND control_id = :control_id
-  AND sha256 <> :sha256 AND received_us >= :cutoff AND message_id IS NOT NULL
-ORDER BY received_us
-LIMIT 1
-
--- name: dedupe_bind
-UPDATE dedupe SET message_id = :message_id
-WHERE sending_application = :app AND sending_facility = :facility
-  AND control_id = :control_id AND sha256 = :sha256
-
--- name: dedupe_drop
-DELETE FROM dedupe
-WHERE sending_application = :app AND sending_facility = :facility
-  AND control_id = :control_id AND sha256 = :sha256
-
--- name: insert_receipt
-INSERT INTO receipts (kind, channel, peer, received_us, message_id)
-VALUES (:kind, :channel, :peer, :received_us, :message_id)
-
--- name: insert_identifier
+-- name: accept_identifiers
 INSERT OR IGNORE INTO identifiers (message_id, kind, value) VALUES (?, ?, ?)
+
+-- name: accept_entries
+INSERT INTO entries (id, message_id, destination, state, replayed, created_us)
+VALUES (?, ?, ?, 'queued', 0, ?)
+
+-- name: accept_receipts
+INSERT INTO receipts (kind, channel, peer, received_us, message_id) VALUES (?, ?, ?, ?, ?)
+
+-- name: accept_events
+INSERT INTO events (at_us, action, message_id, entry_id, operator, reason, details)
+VALUES (?, ?, ?, ?, 'engine', '', ?)
 
 -- name: insert_entry
 INSERT INTO entries (message_id, destination, state, replayed, created_us)
