@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import datetime
 import json
 import os
@@ -386,8 +387,20 @@ def serve_engine(config_path: str, schema: str | None, loop_name: str) -> None:
             await engine.stop()
 
     factory = loop_factory() if loop_name == "uvloop" else asyncio.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(main())
+    # EPRLINK_BENCH_PROFILE=DIR: write a cProfile of each engine process there (for finding
+    # where the intake's time goes; profiled runs are not measurements).
+    profile_dir = os.environ.get("EPRLINK_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_dir else None
+    if profiler is not None:
+        profiler.enable()
+    try:
+        with asyncio.Runner(loop_factory=factory) as runner:
+            runner.run(main())
+    finally:
+        if profiler is not None and profile_dir:
+            profiler.disable()
+            name = f"engine-{Path(config_path).stem}-{os.getpid()}.prof"
+            profiler.dump_stats(str(Path(profile_dir) / name))
 
 
 def free_port() -> int:

@@ -85,6 +85,8 @@ def _header(text: str, offset: int) -> tuple[Delimiters, str]:
 
 
 def _declared_charset(first_segment: str, d: Delimiters) -> str | None:
+    if first_segment.count(d.field) < 17:  # no MSH-18: most feeds; counting splits nothing
+        return None
     fields = first_segment.split(d.field)
     if len(fields) < 18:
         return None
@@ -150,7 +152,9 @@ def _decode(
     fallback: str | None,
     charsets: Mapping[str, str],
     leniencies: set[Leniency],
-) -> tuple[str, str]:
+) -> tuple[str, str, tuple[Delimiters, str] | None]:
+    """The text and its codec, and the header read on the way when the text's own header
+    would read the same (an ASCII header line), so that :func:`parse` need not read it again."""
     if data.startswith(_UTF8_BOM):
         data = data[3:]
         leniencies.add(Leniency.BOM_STRIPPED)
@@ -161,7 +165,8 @@ def _decode(
     if not data.startswith(b"MSH"):
         raise _not_er7(0)
     cut = data.find(b"\r", 0, 4096)  # the header is all that is read before decoding
-    delimiters, first = _header(data[: 4096 if cut < 0 else cut].decode("latin-1"), 0)
+    head = data[: 4096 if cut < 0 else cut]
+    delimiters, first = _header(head.decode("latin-1"), 0)
     codec = encoding or "utf-8"
     declared = _declared_charset(first, delimiters)
     if declared is not None:
@@ -171,7 +176,7 @@ def _decode(
         else:
             codec = found
     try:
-        return data.decode(codec), codec
+        text = data.decode(codec)
     except UnicodeError as exc:
         if fallback is not None and fallback != codec:
             try:
@@ -180,7 +185,7 @@ def _decode(
                 pass
             else:
                 leniencies.add(Leniency.CHARSET_FALLBACK)
-                return text, fallback
+                return text, fallback, None
         raise ParseError(
             f"bytes invalid in the message charset {codec}",
             code=ErrorCode.DATA_TYPE_ERROR,
@@ -192,6 +197,10 @@ def _decode(
         raise ParseError(
             f"unknown charset codec {codec!r}", code=ErrorCode.DATA_TYPE_ERROR
         ) from None
+    # Every supported codec is ASCII-compatible, so an ASCII header decodes to the same text.
+    # A header cut at 4096 bytes is not the whole line: then parse() reads it from the text.
+    same = head.isascii() and (cut >= 0 or len(data) <= 4096)
+    return text, codec, ((delimiters, first) if same else None)
 
 
 def parse(
@@ -219,11 +228,12 @@ def parse(
         if charsets is None
         else {k.strip().upper(): v for k, v in charsets.items()}
     )
+    header: tuple[Delimiters, str] | None = None
     if isinstance(data, str):
         text = data
         codec: str | None = None
     elif isinstance(data, bytes | bytearray | memoryview):
-        text, codec = _decode(
+        text, codec, header = _decode(
             bytes(data),
             encoding=encoding,
             fallback=fallback,
@@ -235,7 +245,9 @@ def parse(
             f"cannot parse a {type(data).__name__}; expected str or bytes",
             code=ErrorCode.SEGMENT_SEQUENCE_ERROR,
         )
-    if not text.startswith("MSH"):
+    if header is not None:
+        delimiters, first = header
+    elif not text.startswith("MSH"):
         if text.startswith(_BOM):
             text = text[1:]
             leniencies.add(Leniency.BOM_STRIPPED)
@@ -245,7 +257,9 @@ def parse(
             text = stripped
         if not text.startswith("MSH"):
             raise _not_er7(0)
-    delimiters, first = _header(text, 0)
+        delimiters, first = _header(text, 0)
+    else:
+        delimiters, first = _header(text, 0)
 
     if "\n" in text:
         if "\r\n" in text:

@@ -231,6 +231,8 @@ class Session(asyncio.Protocol):
         elif self._grace_at is not None:
             self._grace_at = None
         self._pending.extend(events)
+        if self._task is not None:  # the handler is busy and the peer sent more: hold off
+            self._pause_reading()
         self._drain()
 
     def eof_received(self) -> bool:
@@ -323,7 +325,10 @@ class Session(asyncio.Protocol):
                     self._frame_started = self._loop.time()
 
     def _await(self, awaitable: Awaitable[Reply]) -> None:
-        self._pause_reading()
+        # Reading goes on: a sender with one message in flight sends nothing more until it has
+        # its reply, and pausing and resuming would cost two selector changes per message. Only
+        # bytes that do arrive meanwhile pause it (``data_received``), so at most one read's
+        # worth of frames waits in ``_pending``.
         self._task = asyncio.ensure_future(self._finish(awaitable))
 
     async def _finish(self, awaitable: Awaitable[Reply]) -> None:
