@@ -394,6 +394,8 @@ def test_f20_certificates_map_to_senders(
             by_reason = {e.reason: e.details for e in events}
             assert f"fingerprint={pki.fingerprints['pas']}" in by_reason[SENDER_NOT_IN_CERTIFICATE]
             assert f"fingerprint={pki.fingerprints['rogue']}" in by_reason[CERTIFICATE_NOT_MAPPED]
+            # the listener reports the refused handshake with the peer's address (F20)
+            assert "peer=127.0.0.1:" in by_reason[CERTIFICATE_NOT_MAPPED]
 
     with caplog.at_level(logging.INFO):
         _run_on(factory, scenario())

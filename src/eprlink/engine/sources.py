@@ -41,7 +41,7 @@ from eprlink.mllp import (
     server_context,
 )
 from eprlink.mllp.client import Sleep
-from eprlink.mllp.tls import PeerCertificate, authorise_peers
+from eprlink.mllp.tls import PeerCertificate, PeerRefusedError, authorise_peers
 
 __all__ = ["CloseWithoutReplyError", "FolderWatcher", "Listener", "Receiver", "Runner"]
 
@@ -132,24 +132,26 @@ class Listener:
         return self.channel.oversize(head)
 
     def _check_certificate(self, certificate: PeerCertificate | None) -> str | None:
-        """Called inside each TLS handshake (F20). The listener counts and logs the failed
-        handshake with the peer's address; this adds the security event with the reason and
-        fingerprint (the address is not known at this layer)."""
+        """Called inside each TLS handshake (F20): a reason to refuse, or None."""
         assert self.gate is not None
-        reason = self.gate.refusal(certificate)
-        if reason is not None:
-            task = asyncio.get_running_loop().create_task(
-                audit_refusal(
-                    self.channel.store,
-                    channel=self.channel.name,
-                    reason=reason,
-                    peer="-",
-                    fingerprint=None if certificate is None else certificate.sha256,
-                )
+        return self.gate.refusal(certificate)
+
+    def _handshake_failed(self, peer: PeerInfo, error: BaseException) -> None:
+        """The listener counted and logged the failed handshake; a refused certificate is also
+        a security event, audited with the peer's address, the reason and the fingerprint."""
+        if not isinstance(error, PeerRefusedError):
+            return
+        task = asyncio.get_running_loop().create_task(
+            audit_refusal(
+                self.channel.store,
+                channel=self.channel.name,
+                reason=error.reason,
+                peer=str(peer),
+                fingerprint=error.fingerprint,
             )
-            self._audits.add(task)
-            task.add_done_callback(self._audits.discard)
-        return reason
+        )
+        self._audits.add(task)
+        task.add_done_callback(self._audits.discard)
 
     async def start(self) -> None:
         c = self.config
@@ -166,6 +168,7 @@ class Listener:
             max_connections_per_peer=c.max_connections_per_peer,
             handshake_timeout=c.handshake_timeout,
             on_oversize=self._oversize,
+            on_handshake_failed=self._handshake_failed if self.gate is not None else None,
             counters=self.counters,
             name=self.channel.name,
         )

@@ -14,6 +14,7 @@ import logging
 import socket
 import ssl as _ssl
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
 
@@ -22,11 +23,16 @@ from eprlink.mllp.session import (
     Handler,
     MLLPCounters,
     OversizeHook,
+    PeerInfo,
     Session,
     SessionPolicy,
 )
 
-__all__ = ["MLLPServer"]
+__all__ = ["HandshakeHook", "MLLPServer"]
+
+# Told about every failed TLS handshake, with the peer's address (a refused client certificate
+# arrives as :class:`eprlink.mllp.tls.PeerRefusedError`), so the caller can audit it (F20).
+HandshakeHook = Callable[[PeerInfo, BaseException], None]
 
 _log = logging.getLogger(__name__)
 
@@ -43,6 +49,8 @@ class _Connection:
 
 class MLLPServer:
     """An MLLP listener calling ``handler(payload, peer)`` for every frame, in arrival order.
+
+    ``on_handshake_failed(peer, error)`` hears of every failed TLS handshake.
 
     The handler returns the reply bytes, or an awaitable of them (a coroutine: the engine's
     store-then-ACK); either way the reply is framed and written before the next frame of that
@@ -64,6 +72,7 @@ class MLLPServer:
         max_connections_per_peer: int = 10,
         handshake_timeout: float = 10.0,
         on_oversize: OversizeHook | None = None,
+        on_handshake_failed: HandshakeHook | None = None,
         counters: MLLPCounters | None = None,
         name: str = "mllp",
         backlog: int = 100,
@@ -83,6 +92,7 @@ class MLLPServer:
         self._max_per_peer = max_connections_per_peer
         self._handshake_timeout = handshake_timeout
         self._on_oversize = on_oversize
+        self._on_handshake_failed = on_handshake_failed
         self.counters = counters if counters is not None else MLLPCounters()
         self.name = name
         self._backlog = backlog
@@ -313,6 +323,18 @@ class MLLPServer:
                 reason,
                 extra={**extra, "action": "tls_handshake_failed", "reason": str(reason)},
             )
+            if self._on_handshake_failed is not None:
+                try:
+                    self._on_handshake_failed(session.peer, exc)
+                except Exception as hook_error:  # the refusal stands whatever the hook does
+                    _log.error(
+                        "handshake-failure hook failed",
+                        extra={
+                            **extra,
+                            "action": "hook_failed",
+                            "error": type(hook_error).__name__,
+                        },
+                    )
             return False
         return True
 

@@ -56,9 +56,10 @@ class PeerRefusedError(MLLPError, ssl.SSLError):
     handshake-failure path counts and logs it with ``reason``.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, fingerprint: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.fingerprint = fingerprint  # SHA-256 of the refused certificate, for the audit
 
     def __str__(self) -> str:
         return f"client certificate refused ({self.reason})"
@@ -151,9 +152,12 @@ def authorise_peers(context: ssl.SSLContext, check: PeerCheck) -> None:
         def do_handshake(self) -> None:
             super().do_handshake()
             if self.server_side:
-                reason = check(peer_certificate(self))
+                certificate = peer_certificate(self)
+                reason = check(certificate)
                 if reason is not None:
-                    raise PeerRefusedError(reason)
+                    raise PeerRefusedError(
+                        reason, None if certificate is None else certificate.sha256
+                    )
 
     context.sslobject_class = _CheckedObject
 
