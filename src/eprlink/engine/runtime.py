@@ -22,10 +22,12 @@ from types import TracebackType
 
 from eprlink.engine.alerts import alert
 from eprlink.engine.api import EngineAPI
+from eprlink.engine.checkpoint import Checkpointer
 from eprlink.engine.config import (
     EngineConfig,
     MLLPListenerSource,
     MLLPReceiverSource,
+    StoreKind,
 )
 from eprlink.engine.inbound import InboundChannel
 from eprlink.engine.leases import Leasing, StreamLease, process_owner
@@ -82,6 +84,18 @@ class Engine:
         self._monitor: asyncio.Task[None] | None = None
         self._aged: set[str] = set()
         self.metrics.add_collector(self._collect)
+        # Only a store built from the configuration is checkpointed: its file is known.
+        interval = config.store.checkpoint_interval
+        self.checkpointer = (
+            Checkpointer(
+                config.store_path(),
+                interval=interval,
+                busy_timeout=config.store.busy_timeout,
+                metrics=self.metrics,
+            )
+            if store is None and config.store.kind is StoreKind.SQLITE and interval is not None
+            else None
+        )
 
     def notify(self, destinations: Iterable[str]) -> None:
         """Wake the workers of ``destinations``: something was queued, released or replayed."""
@@ -103,6 +117,8 @@ class Engine:
                     extra={"action": "recovered", "count": recovered},
                 )
             self._build()
+            if self.checkpointer is not None:
+                self.checkpointer.start()
             for worker in self.workers.values():
                 worker.start()
             for source in self.sources.values():
@@ -192,6 +208,8 @@ class Engine:
         await asyncio.gather(
             *(w.stop(max(0.1, deadline - loop.time())) for w in self.workers.values())
         )
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.store.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:
