@@ -53,8 +53,11 @@ CHANNEL = "adt"
 DESTINATIONS = ("pas", "ris")
 
 
-def engine_config(directory: Path, *, port: int, downstreams: dict[str, int]) -> Path:
-    """An SQLite engine: one listener, every message routed to every destination."""
+def engine_config(
+    directory: Path, *, port: int, downstreams: dict[str, int], checkpoint: str = "200ms"
+) -> Path:
+    """An SQLite engine: one listener, every message routed to every destination, and WAL
+    checkpoints often enough that random kills (and ``mid_checkpoint``) land in them."""
     destinations = "".join(
         f"""
 [[channels.destinations]]
@@ -82,6 +85,7 @@ shutdown_timeout = "5s"
 [store]
 kind = "sqlite"
 min_free_disk = "off"
+checkpoint_interval = "{checkpoint}"
 
 [profiles]
 layers = []
@@ -113,11 +117,16 @@ class Rig:
     config: Path
 
     @classmethod
-    async def create(cls, directory: Path, names: tuple[str, ...] = DESTINATIONS) -> Rig:
+    async def create(
+        cls, directory: Path, names: tuple[str, ...] = DESTINATIONS, *, checkpoint: str = "200ms"
+    ) -> Rig:
         downstreams = {name: await Downstream().start() for name in names}
         port = free_port()
         path = engine_config(
-            directory, port=port, downstreams={n: d.port for n, d in downstreams.items()}
+            directory,
+            port=port,
+            downstreams={n: d.port for n, d in downstreams.items()},
+            checkpoint=checkpoint,
         )
         return cls(directory, port, downstreams, path)
 

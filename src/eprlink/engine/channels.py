@@ -105,6 +105,7 @@ def _reply(table: Table) -> ReplyPolicy:
         reject_collisions=table.boolean("reject_collisions", False),
         enhanced=table.boolean("enhanced", False),
         honour_msh15=table.boolean("honour_msh15", True),
+        mllp_release=table.integer("mllp_release", 1, minimum=1, maximum=2),
     )
 
 
@@ -306,6 +307,7 @@ def _destination(table: Table, channel: str, check_imports: bool) -> Destination
             connect_timeout=table.duration("connect_timeout", 10.0),
             success=success,
             max_response_size=table.size("max_response_size", 1024 * 1024),
+            mllp_release=table.integer("mllp_release", 1, minimum=1, maximum=2),
         )
     elif kind == "http":
         url = table.required_string("url", "an http:// or https:// URL")

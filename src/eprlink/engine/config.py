@@ -98,6 +98,11 @@ class StoreSection:
     # watermark, 5 % of the volume or 1 GiB, whichever is larger; None switches it off.
     min_free_disk: int | Literal["auto"] | None = "auto"
     busy_timeout: float = 5.0  # SQLite: how long to wait for a lock held elsewhere (F27)
+    # PostgreSQL: the schema every table lives in, so one database can hold several stores
+    schema: str = "eprlink"
+    # SQLite: how often the WAL is checkpointed and truncated (None: SQLite's own PASSIVE
+    # auto-checkpoints only, which never shrink a WAL that a busy reader kept growing)
+    checkpoint_interval: float | None = 300.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -138,6 +143,7 @@ class ReplyPolicy:
     reject_collisions: bool = False
     enhanced: bool = False
     honour_msh15: bool = True
+    mllp_release: int = 1  # 2: answer with MLLP Release 2 commit blocks instead of HL7 ACKs
 
 
 SenderKey = tuple[str, str]
@@ -273,6 +279,7 @@ class MLLPDestination:
     connect_timeout: float = 10.0
     success: tuple[str, ...] = ("AA", "CA")
     max_response_size: int = MIB
+    mllp_release: int = 1  # 2: the partner answers with commit blocks, not HL7 ACKs
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,7 +1,8 @@
 """Test-only crash points: SIGKILL this process at a named step (policy 5.1; F1–F5, F37).
 
 The fault tests arm one point for a process (``EPRLINK_CRASHPOINT=name[:count]``); the
-``count``-th time the inbound or outbound path passes that point, the process sends itself
+``count``-th time the inbound or outbound path (or the WAL checkpointer, for
+``mid_checkpoint``) passes that point, the process sends itself
 SIGKILL: no ``finally`` blocks, no flush, no goodbye, exactly like ``kill -9`` at that instant.
 Unarmed, :func:`hit` is one dictionary check.
 
@@ -46,6 +47,7 @@ POINTS = frozenset(
         "after_dequeue_before_send",  # outbound: claimed (in flight), nothing sent (F37)
         "after_send_before_ack_read",  # outbound: the frame was written, no response read (F4)
         "after_downstream_ack_before_mark",  # outbound: response read, not yet settled (F5)
+        "mid_checkpoint",  # SQLite: a WAL checkpoint is copying pages into the database file
     }
 )
 

@@ -76,6 +76,7 @@ def _reply(reply: ReplyPolicy) -> dict[str, Any]:
         "reject_collisions": reply.reject_collisions,
         "enhanced": reply.enhanced,
         "honour_msh15": reply.honour_msh15,
+        "mllp_release": reply.mllp_release,
     }
 
 
@@ -171,6 +172,7 @@ def _destination(d: DestinationConfig) -> dict[str, Any]:
             "connect_timeout": _duration(t.connect_timeout),
             "success": list(t.success),
             "max_response_size": t.max_response_size,
+            "mllp_release": t.mllp_release,
             **_client_tls(t.tls),
         }
     elif isinstance(t, HTTPDestination):
@@ -207,11 +209,14 @@ def effective_config(config: EngineConfig) -> dict[str, Any]:
         store["path"] = str(config.store_path())
     elif s.dsn is not None:
         store["dsn"] = redact_dsn(s.dsn)
+        store["schema"] = s.schema
     store["dedupe_window"] = _duration(s.dedupe_window)
     store["retention"] = "off" if s.retention is None else _duration(s.retention)
     if s.kind.value == "sqlite":
         store["min_free_disk"] = "off" if s.min_free_disk is None else s.min_free_disk
         store["busy_timeout"] = _duration(s.busy_timeout)
+        interval = s.checkpoint_interval
+        store["checkpoint_interval"] = "off" if interval is None else _duration(interval)
     listen = config.metrics.listen
     return {
         "engine": {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -125,22 +126,46 @@ def _store(table: Table | None) -> StoreSection:
     kind = table.choice("kind", StoreKind, StoreKind.SQLITE)
     path = None
     dsn = None
+    schema = "eprlink"
     if kind is StoreKind.SQLITE:
         text = table.optional_string("path", expected="a path (relative to data_dir)")
         path = Path(text) if text is not None else None
     elif kind is StoreKind.POSTGRES:
         dsn = _secret(table, "dsn", "a PostgreSQL connection string (or dsn_env)")
+        schema = _schema(table)
+    sqlite = kind is StoreKind.SQLITE
     section = StoreSection(
         kind=kind,
         path=path,
         dsn=dsn,
         dedupe_window=table.duration("dedupe_window", 7 * 86_400.0),
         retention=table.optional_duration("retention", None),
-        min_free_disk=_free_disk(table) if kind is StoreKind.SQLITE else None,
-        busy_timeout=table.duration("busy_timeout", 5.0) if kind is StoreKind.SQLITE else 5.0,
+        min_free_disk=_free_disk(table) if sqlite else None,
+        busy_timeout=table.duration("busy_timeout", 5.0) if sqlite else 5.0,
+        schema=schema,
+        checkpoint_interval=table.optional_duration("checkpoint_interval", 300.0)
+        if sqlite
+        else None,
     )
     table.finish()
     return section
+
+
+# The rule PostgresStore applies (check_schema_name), checked here so that a bad name is a
+# file:line error at load rather than a failure at start-up; "pg_" names are PostgreSQL's own.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,47}")
+_SCHEMA_EXPECTED = (
+    "a schema name of lower-case letters, digits and '_', starting with a letter or '_', "
+    "at most 48 characters, not starting with pg_"
+)
+
+
+def _schema(table: Table) -> str:
+    name = table.string("schema", "eprlink", expected=_SCHEMA_EXPECTED)
+    if not _SCHEMA_NAME.fullmatch(name) or name.startswith("pg_"):
+        table.report("schema", _SCHEMA_EXPECTED, describe(name))
+        return "eprlink"
+    return name
 
 
 def _free_disk(table: Table) -> int | Literal["auto"] | None:

@@ -46,6 +46,7 @@ METRICS: dict[str, tuple[str, str]] = {
     "outbound_ack_timeouts_total": ("counter", "Attempts with no usable response (AK-4, AK-6)"),
     "outbound_stale_acks_total": ("counter", "Responses for another control id (AK-3)"),
     "alerts_total": ("counter", "Alerts raised, by name"),
+    "wal_checkpoints_total": ("counter", "SQLite WAL checkpoints run by the engine, by result"),
     "queue_depth": ("gauge", "Entries not yet delivered or dead, per destination"),
     "queue_oldest_age_seconds": ("gauge", "Age of the oldest pending entry, per destination"),
     "destination_blocked": ("gauge", "1 while a held entry blocks the destination"),

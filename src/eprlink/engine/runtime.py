@@ -22,10 +22,12 @@ from types import TracebackType
 
 from eprlink.engine.alerts import alert
 from eprlink.engine.api import EngineAPI
+from eprlink.engine.checkpoint import Checkpointer
 from eprlink.engine.config import (
     EngineConfig,
     MLLPListenerSource,
     MLLPReceiverSource,
+    StoreKind,
 )
 from eprlink.engine.inbound import InboundChannel
 from eprlink.engine.leases import Leasing, StreamLease, process_owner
@@ -93,6 +95,18 @@ class Engine:
             else None
         )
         self.metrics.add_collector(self._collect)
+        # Only a store built from the configuration is checkpointed: its file is known.
+        interval = config.store.checkpoint_interval
+        self.checkpointer = (
+            Checkpointer(
+                config.store_path(),
+                interval=interval,
+                busy_timeout=config.store.busy_timeout,
+                metrics=self.metrics,
+            )
+            if store is None and config.store.kind is StoreKind.SQLITE and interval is not None
+            else None
+        )
 
     def notify(self, destinations: Iterable[str]) -> None:
         """Wake the workers of ``destinations``: something was queued, released or replayed."""
@@ -116,6 +130,8 @@ class Engine:
             self._build()
             if self.limits is not None:  # depths known before the first message is taken
                 await self.refresh_queue_gauges()
+            if self.checkpointer is not None:
+                self.checkpointer.start()
             for worker in self.workers.values():
                 worker.start()
             for source in self.sources.values():
@@ -212,6 +228,8 @@ class Engine:
         )
         if self.limits is not None:
             await self.limits.flush()
+        if self.checkpointer is not None:
+            await self.checkpointer.stop()
         await self.store.close()
 
     async def run_until(self, stop: asyncio.Event) -> None:

@@ -31,6 +31,8 @@ from eprlink.engine.http import HTTPError, post
 from eprlink.engine.metrics import Metrics
 from eprlink.engine.values import resolve_callable
 from eprlink.mllp import (
+    COMMIT_ACK,
+    COMMIT_NAK,
     AckTimeoutError,
     ConnectError,
     MLLPClient,
@@ -94,12 +96,20 @@ def _response_text(result: AckResult) -> str:
 
 
 class MLLPSender:
-    """One persistent connection; a response counts only when MSA-2 names what was sent."""
+    """One persistent connection; a response counts only when MSA-2 names what was sent.
+
+    With ``mllp_release = 2`` the partner answers with commit blocks instead: ``0x06`` (the
+    receiver committed the message: delivered) or ``0x15`` (it could not: an error, so
+    ``on_error`` decides). A commit block names no message, so only one-in-flight (AK-1) and
+    closing the connection after a timeout (AK-4) tie it to the message just sent; an HL7 frame
+    on such a link is not an answer and is skipped like a stale ACK.
+    """
 
     def __init__(self, config: MLLPDestination, *, name: str, metrics: Metrics) -> None:
         self.name = name
         self._metrics = metrics
         self._success = frozenset(AckCode(code) for code in config.success)
+        self._release2 = config.mllp_release == 2
         tls = config.tls
         self.client = MLLPClient(
             config.host,
@@ -109,6 +119,7 @@ class MLLPSender:
             connect_timeout=config.connect_timeout,
             ack_timeout=config.ack_timeout,
             max_response_size=config.max_response_size,
+            release2=self._release2,
         )
 
     @property
@@ -126,6 +137,8 @@ class MLLPSender:
 
     async def send(self, delivery: Delivery, payload: bytes, control_id: str | None) -> Attempt:
         def accept(response: bytes) -> bool:
+            if self._release2:
+                return response in (COMMIT_ACK, COMMIT_NAK)
             found = read_ack(response)  # unusable responses are skipped like stale ones (AK-6)
             return found is not None and (control_id is None or found.matches(control_id))
 
@@ -148,6 +161,11 @@ class MLLPSender:
             if extra:
                 self._metrics.inc("outbound_stale_acks_total", extra, destination=self.name)
         latency = loop.time() - started
+        if self._release2:
+            if response == COMMIT_ACK:
+                return Attempt(Result.DELIVERED, AckRecord("R2 ACK", control_id, "", latency))
+            text = "commit nak (MLLP release 2)"
+            return Attempt(Result.ERROR, AckRecord("R2 NAK", control_id, text, latency))
         found = read_ack(response)
         assert found is not None  # accept() let only usable responses through
         verdict = found.classify(success=self._success)

@@ -26,10 +26,12 @@ from eprlink.engine.config import (
     ServerTLS,
 )
 from eprlink.engine.errors import EngineError
-from eprlink.engine.inbound import InboundChannel
+from eprlink.engine.inbound import InboundChannel, Reception
 from eprlink.engine.senders import tls_context
 from eprlink.hl7 import split_messages
 from eprlink.mllp import (
+    COMMIT_ACK,
+    COMMIT_NAK,
     Backoff,
     FramingMode,
     FramingPolicy,
@@ -80,14 +82,35 @@ def _session_policy(
     config: MLLPListenerSource | MLLPReceiverSource,
 ) -> SessionPolicy:
     mode = FramingMode.STRICT if config.strict_framing else FramingMode.LENIENT
+    release2 = config.reply.mllp_release == 2
     return SessionPolicy(
-        framing=FramingPolicy(max_message_size=config.max_size, mode=mode),
+        framing=FramingPolicy(max_message_size=config.max_size, mode=mode, release2=release2),
         idle_timeout=config.idle_timeout,
         frame_deadline=config.frame_deadline,
     )
 
 
 _NOBODY = Permit(frozenset())
+
+
+def _answer(reception: Reception, release2: bool) -> bytes | None:
+    """The bytes to write for a reception, or raise to close without a reply (P2).
+
+    MLLP Release 2 replaces the HL7 ACK with a commit block: ``0x06`` once the frame is durably
+    accounted for (stored, as accepted or as rejected: R2 acknowledges the commit, not the
+    content; refusals stay visible to operators and in reconciliation), ``0x15`` when nothing
+    was committed, so the sender sends it again. An acknowledgement sent to us still gets
+    nothing (HD-13).
+    """
+    if not release2:
+        if reception.close:
+            raise CloseWithoutReplyError("failure before commit; closing without a reply (P2)")
+        return reception.reply
+    if reception.committed:
+        return COMMIT_ACK
+    if reception.close or reception.reply is not None:
+        return COMMIT_NAK
+    return None
 
 
 class Listener:
@@ -124,12 +147,14 @@ class Listener:
         reception = await self.channel.receive(payload, str(peer), permit)
         if reception.sender_refused:
             self.counters.senders_refused_total += 1
-        if reception.close:
-            raise CloseWithoutReplyError("failure before commit; closing without a reply (P2)")
-        return reception.reply
+        return _answer(reception, self.config.reply.mllp_release == 2)
+
+        reception = await self.channel.receive(payload, str(peer))
+        return _answer(reception, self.config.reply.mllp_release == 2)
 
     def _oversize(self, head: bytes, peer: PeerInfo) -> bytes:
-        return self.channel.oversize(head)
+        reply = self.channel.oversize(head)
+        return COMMIT_NAK if self.config.reply.mllp_release == 2 else reply
 
     def _check_certificate(self, certificate: PeerCertificate | None) -> str | None:
         """Called inside each TLS handshake (F20): a reason to refuse, or None."""
@@ -209,9 +234,11 @@ class Receiver:
 
     async def _handle(self, payload: bytes) -> bytes | None:
         reception = await self.channel.receive(payload, f"{self.config.host}:{self.config.port}")
-        if reception.close:
-            raise CloseWithoutReplyError("failure before commit; closing without a reply (P2)")
-        return reception.reply
+        return _answer(reception, self.config.reply.mllp_release == 2)
+
+    def _oversize(self, head: bytes) -> bytes:
+        reply = self.channel.oversize(head)
+        return COMMIT_NAK if self.config.reply.mllp_release == 2 else reply
 
     async def start(self) -> None:
         c = self.config
@@ -223,7 +250,6 @@ class Receiver:
             server_hostname=None if c.tls is None else c.tls.server_hostname,
             policy=_session_policy(c),
             connect_timeout=c.connect_timeout,
-            on_oversize=self.channel.oversize,
             backoff=Backoff(
                 initial=c.reconnect.initial,
                 maximum=c.reconnect.maximum,
@@ -231,6 +257,7 @@ class Receiver:
                 rng=self._rng,
             ),
             sleep=self._sleep,
+            on_oversize=self._oversize,
             counters=self.counters,
             name=self.channel.name,
         )

@@ -24,7 +24,11 @@ def store_for(config: EngineConfig) -> Store:
         from eprlink.store.postgres import PostgresStore  # noqa: PLC0415
 
         # the node's name on its sessions, so pg_stat_activity shows which node holds what
-        return PostgresStore(section.dsn or "", application_name=f"eprlink:{config.engine.node}")
+        return PostgresStore(
+            section.dsn or "",
+            schema=section.schema,
+            application_name=f"eprlink:{config.engine.node}",
+        )
     path = config.store_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     watermark = section.min_free_disk
