@@ -33,6 +33,7 @@ PUBLIC = {
     "Handler",
     "JunkDiscarded",
     "JunkLimitExceeded",
+    "Link",
     "MLLPClient",
     "MLLPCounters",
     "MLLPError",

@@ -203,3 +203,35 @@ def test_close_timeout_aborts_a_handler_that_never_returns(arun: Run) -> None:
         writer.close()
 
     arun(main())
+
+
+def test_link_writes_later_frames_after_the_reply_never_before(
+    arun: Run, frames_from: ReadFrames
+) -> None:
+    """A handler may write further frames on its connection (a synchronous application ACK
+    after the commit ACK); they never overtake a reply still owed, and stop once it is closed."""
+    links: list[PeerInfo] = []
+
+    async def handler(payload: bytes, peer: PeerInfo) -> bytes:
+        assert peer.link is not None
+        links.append(peer)
+        assert peer.link.send(b"later " + payload)  # queued: the reply is not written yet
+        await asyncio.sleep(0.02)
+        return b"commit " + payload
+
+    async def main() -> None:
+        async with MLLPServer(handler, policy=policy()) as server:
+            reader, writer = await connect(server)
+            writer.write(encode(b"one"))
+            assert await frames_from(reader, 2) == [b"commit one", b"later one"]
+            link = links[0].link
+            assert link is not None
+            assert link.send(b"much later")  # idle connection: written at once
+            assert await frames_from(reader, 1) == [b"much later"]
+            writer.close()
+            async with asyncio.timeout(3):
+                while server.connections:
+                    await asyncio.sleep(0.01)
+            assert not link.send(b"too late")  # the connection is gone
+
+    arun(main())

@@ -40,7 +40,14 @@ from eprlink.mllp.framing import (
 from eprlink.mllp.loop import loop_factory
 from eprlink.mllp.receiver import MLLPReceiver, ReceiveHandler
 from eprlink.mllp.server import MLLPServer
-from eprlink.mllp.session import Handler, MLLPCounters, OversizeHook, PeerInfo, SessionPolicy
+from eprlink.mllp.session import (
+    Handler,
+    Link,
+    MLLPCounters,
+    OversizeHook,
+    PeerInfo,
+    SessionPolicy,
+)
 from eprlink.mllp.tls import PeerCertificate, client_context, peer_certificate, server_context
 
 __all__ = [
@@ -67,6 +74,7 @@ __all__ = [
     "Handler",
     "JunkDiscarded",
     "JunkLimitExceeded",
+    "Link",
     "MLLPClient",
     "MLLPCounters",
     "MLLPError",

@@ -25,7 +25,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import cast
+from typing import Protocol, cast
 
 from eprlink.mllp.errors import PolicyError
 from eprlink.mllp.framing import (
@@ -47,6 +47,7 @@ from eprlink.mllp.tls import PeerCertificate, peer_certificate
 
 __all__ = [
     "Handler",
+    "Link",
     "MLLPCounters",
     "OversizeHook",
     "PeerInfo",
@@ -61,14 +62,27 @@ _log = logging.getLogger(__name__)
 _CLOSE_TIMEOUT = 5.0
 
 
+class Link(Protocol):
+    """The connection a frame came in on, for a handler that must write to it later."""
+
+    def send(self, payload: bytes) -> bool:
+        """Frame and write ``payload`` after any reply still owed; False once it is closed."""
+        ...
+
+
 @dataclass(frozen=True, slots=True)
 class PeerInfo:
-    """Who is on the other end; ``certificate`` is set only for a TLS peer that presented one."""
+    """Who is on the other end; ``certificate`` is set only for a TLS peer that presented one.
+
+    ``link`` lets a handler write a later frame on the same connection (a synchronous
+    application acknowledgement after the commit acknowledgement, in enhanced mode).
+    """
 
     host: str
     port: int
     tls: bool = False
     certificate: PeerCertificate | None = None
+    link: Link | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
@@ -145,7 +159,7 @@ class Session(asyncio.Protocol):
         on_oversize: OversizeHook | None = None,
         role: str = "listener",
     ) -> None:
-        self.peer = PeerInfo(host, port)
+        self.peer = PeerInfo(host, port, link=self)
         self._handler = handler
         self._policy = policy
         self._counters = counters
@@ -155,6 +169,7 @@ class Session(asyncio.Protocol):
         self._loop = asyncio.get_running_loop()
         self._transport: asyncio.Transport | None = None
         self._pending: deque[Event] = deque()
+        self._later: list[bytes] = []  # frames sent through the link while a reply is owed
         self._task: asyncio.Future[None] | None = None  # the handler's awaitable, if any
         self._reading_paused = False
         self._write_paused_at: float | None = None
@@ -197,6 +212,18 @@ class Session(asyncio.Protocol):
             self._reason = self._reason or "shutdown"
             self._transport.abort()
 
+    def send(self, payload: bytes) -> bool:
+        """Write a frame that is not the reply to a frame (see :class:`Link`). While a reply is
+        still owed it waits behind it, so frames never interleave or overtake the reply."""
+        encode(payload)  # refuse a payload that cannot be framed here, not when it is flushed
+        if self._reason is not None or self._transport is None:
+            return False
+        if self._task is not None:
+            self._later.append(payload)
+        else:
+            self._write(payload)
+        return True
+
     async def wait_closed(self) -> str:
         """Wait until the connection is gone; returns the reason it closed."""
         return await asyncio.shield(self._closed)
@@ -208,7 +235,9 @@ class Session(asyncio.Protocol):
         ssl_object = transport.get_extra_info("ssl_object")
         if ssl_object is not None:
             self._tls = True
-            self.peer = PeerInfo(self.peer.host, self.peer.port, True, peer_certificate(ssl_object))
+            self.peer = PeerInfo(
+                self.peer.host, self.peer.port, True, peer_certificate(ssl_object), self
+            )
         now = self._loop.time()
         self._last_read = now
         self._frame_started = now
@@ -348,6 +377,10 @@ class Session(asyncio.Protocol):
         self._task = None
         if reply is not None and self._reason is None:
             self._write(reply)
+        if self._later:
+            later, self._later = self._later, []
+            for payload in later:
+                self._write(payload)
         self._drain()
 
     def _handler_failed(self, exc: BaseException, size: int | None) -> None:
