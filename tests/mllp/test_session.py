@@ -10,28 +10,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from tests.mllp.test_server import connect
+from tests.mllp.test_server import fast_policy as policy
 
-from eprlink.mllp import MLLPServer, PeerInfo, SessionPolicy, encode
+from eprlink.mllp import MLLPServer, PeerInfo, encode
 
 pytestmark = pytest.mark.network
 
 Run = Callable[..., Any]
 ReadFrames = Callable[[asyncio.StreamReader, int], Awaitable[list[bytes]]]
-
-
-def policy(**overrides: Any) -> SessionPolicy:
-    values: dict[str, Any] = {
-        "idle_timeout": 5.0,
-        "frame_deadline": 5.0,
-        "grace_period": 0.2,
-        "write_timeout": 2.0,
-    }
-    values.update(overrides)
-    return SessionPolicy(**values)
-
-
-async def connect(server: MLLPServer) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    return await asyncio.open_connection("127.0.0.1", server.port, limit=8 * 1024 * 1024)
 
 
 def test_synchronous_handler_replies_without_a_task(arun: Run, frames_from: ReadFrames) -> None:

@@ -27,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
+from eprlink.mllp.deadlines import ReadTimes
 from eprlink.mllp.errors import PolicyError
 from eprlink.mllp.framing import (
     CommitAck,
@@ -180,10 +181,7 @@ class Session(asyncio.Protocol):
         self._closed: asyncio.Future[str] = self._loop.create_future()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
-        self._last_read = self._loop.time()
-        self._frame_started = self._last_read
-        self._starts = 0
-        self._grace_at: float | None = None
+        self._times = ReadTimes(self._loop.time(), policy.grace_period)
         self._warned_violation = False
         self._frames = 0
         self._junk = 0
@@ -239,33 +237,25 @@ class Session(asyncio.Protocol):
                 self.peer.host, self.peer.port, True, peer_certificate(ssl_object), self
             )
         now = self._loop.time()
-        self._last_read = now
-        self._frame_started = now
+        self._times = ReadTimes(now, self._policy.grace_period)
         self._arm(now + self._check_interval())
         if self._stop_requested:
             self._pause_reading()
             self._drain()
 
     def data_received(self, data: bytes) -> None:
-        now = self._loop.time()
-        self._last_read = now
-        decoder = self._decoder
-        events = decoder.feed(data)
-        if decoder.frame_starts != self._starts:
-            self._starts = decoder.frame_starts
-            self._frame_started = now
-        if decoder.awaiting_cr:
-            self._grace_at = now + self._policy.grace_period
-            self._arm(self._grace_at)
-        elif self._grace_at is not None:
-            self._grace_at = None
+        events = self._decoder.feed(data)
+        times = self._times
+        times.read(self._decoder, self._loop.time())
+        if times.grace_at is not None:
+            self._arm(times.grace_at)
         self._pending.extend(events)
         if self._task is not None:  # the handler is busy and the peer sent more: hold off
             self._pause_reading()
         self._drain()
 
     def eof_received(self) -> bool:
-        self._grace_at = None
+        self._times.grace_at = None
         self._pending.extend(self._decoder.eof())
         self._drain()
         # A plain TCP peer that half-closed can still read the replies owed to it; asyncio's
@@ -351,7 +341,7 @@ class Session(asyncio.Protocol):
             if self._transport is not None:
                 self._transport.resume_reading()
                 if decoder.in_frame:  # time spent in our own handler is not the peer's
-                    self._frame_started = self._loop.time()
+                    self._times.frame_started = self._loop.time()
 
     def _await(self, awaitable: Awaitable[Reply]) -> None:
         # Reading goes on: a sender with one message in flight sends nothing more until it has
@@ -521,10 +511,11 @@ class Session(asyncio.Protocol):
             return
         next_at = now + self._check_interval()
         if self._task is None and paused_at is None:
-            grace_at = self._grace_at
+            times = self._times
+            grace_at = times.grace_at
             if grace_at is not None:
                 if now >= grace_at:
-                    self._grace_at = None
+                    times.grace_at = None
                     self._pending.extend(self._decoder.grace_expired())
                     self._drain()
                     if self._reason is not None:
@@ -532,13 +523,13 @@ class Session(asyncio.Protocol):
                 else:
                     next_at = min(next_at, grace_at)
             if self._decoder.in_frame:
-                frame_at = self._frame_started + policy.frame_deadline
+                frame_at = times.frame_started + policy.frame_deadline
                 if now >= frame_at:
                     self._counters.mllp_frame_deadline_closed_total += 1
                     self._close("frame_deadline")
                     return
                 next_at = min(next_at, frame_at)
-            idle_at = self._last_read + policy.idle_timeout
+            idle_at = times.last_read + policy.idle_timeout
             if now >= idle_at:
                 self._counters.mllp_idle_timeouts_total += 1
                 self._close("idle_timeout")

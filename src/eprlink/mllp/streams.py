@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from eprlink.mllp.deadlines import ReadTimes
 from eprlink.mllp.framing import Decoder, Event, FramingPolicy
 
 __all__ = ["FrameSource", "close_writer"]
@@ -26,13 +27,9 @@ class FrameSource:
     ) -> None:
         self.decoder = Decoder(policy)
         self._reader = reader
-        self._grace = grace
         self._read_size = read_size
         self._loop = asyncio.get_running_loop()
-        self._grace_at: float | None = None
-        self._starts = 0
-        self.last_read = self._loop.time()
-        self.frame_started = self.last_read
+        self.times = ReadTimes(self._loop.time(), grace)
         self.reset = False
 
     @property
@@ -42,30 +39,24 @@ class FrameSource:
 
     async def events(self, deadline: float) -> list[Event]:
         """Events from the next read; raises ``TimeoutError`` when ``deadline`` passes first."""
-        grace_at = self._grace_at
+        grace_at = self.times.grace_at
         wake = deadline if grace_at is None else min(deadline, grace_at)
         try:
             async with asyncio.timeout_at(wake):
                 data = await self._reader.read(self._read_size)
         except TimeoutError:
             if grace_at is not None and grace_at <= deadline:
-                self._grace_at = None
+                self.times.grace_at = None
                 return self.decoder.grace_expired()
             raise
         except OSError:
             self.reset = True
             data = b""
         if not data:
-            self._grace_at = None
+            self.times.grace_at = None
             return self.decoder.eof()
-        now = self._loop.time()
-        self.last_read = now
-        decoder = self.decoder
-        events = decoder.feed(data)
-        if decoder.frame_starts != self._starts:
-            self._starts = decoder.frame_starts
-            self.frame_started = now
-        self._grace_at = now + self._grace if decoder.awaiting_cr else None
+        events = self.decoder.feed(data)
+        self.times.read(self.decoder, self._loop.time())
         return events
 
 
