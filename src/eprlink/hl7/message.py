@@ -301,12 +301,7 @@ class Message:
         if sid == "MSH" and field > 2 and p.segment_repetition == 1 and text.startswith(sid):
             # The header is read many times per message (type, trigger, control id, version,
             # ACK mode ...): split it once per text and index it.
-            cache = self._msh
-            if cache is None or cache[0] is not text:
-                end = text.find("\r")
-                cache = (text, [sid, fs, *(text if end < 0 else text[:end]).split(fs)[1:]])
-                self._msh = cache
-            fields = cache[1]
+            fields = self._header_fields(text)
             found = fields[field] if field < len(fields) else ""
             if not found:
                 return None
@@ -345,6 +340,17 @@ class Message:
             return None
         return self._descend(found, d, p)
 
+    def _header_fields(self, text: str) -> list[str]:
+        """The MSH of ``text`` (an unedited message's own text, starting with it) split into
+        fields numbered as paths number them, split once per text."""
+        cache = self._msh
+        if cache is None or cache[0] is not text:
+            fs = self._delimiters.field
+            end = text.find("\r")
+            cache = (text, ["MSH", fs, *(text if end < 0 else text[:end]).split(fs)[1:]])
+            self._msh = cache
+        return cache[1]
+
     @staticmethod
     def _descend(found: str, d: Delimiters, p: Path) -> str | None:
         """The part of a field's raw text that ``p`` names below field level."""
@@ -374,6 +380,8 @@ class Message:
         fs = self._delimiters.field
         text = self._text
         if text is not None:  # unedited: cut the segment out of the text, no objects made
+            if segment_id == "MSH" and repetition == 1 and text.startswith("MSH"):
+                return list(self._header_fields(text))  # a copy: callers may change theirs
             span = find_segment(text, segment_id, fs, repetition)
             if span is None:
                 return None
