@@ -105,6 +105,7 @@ class Peer:
     server: asyncio.Server | None = None
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     delay: float = 0.0  # seconds before each reply
+    gate: asyncio.Event | None = None  # when given, every reply waits until it is set
 
     @property
     def port(self) -> int:
@@ -130,6 +131,8 @@ class Peer:
                 replies = self.script(payload, self.received.count(payload))
                 if self.delay:
                     await asyncio.sleep(self.delay)
+                if self.gate is not None:
+                    await self.gate.wait()
                 for reply in replies or []:
                     writer.write(frame(reply))
                 await writer.drain()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from eprlink.ack import AckCode, version_key
 from eprlink.engine.access_reader import read_access
 from eprlink.engine.config import (
+    ApplicationAck,
     CallableDestination,
     ChannelConfig,
     ClientTLS,
@@ -68,6 +70,8 @@ def read_channel(table: Table, check_imports: bool) -> ChannelConfig:
             table.report("versions", 'HL7 versions such as "2.3.1" or "2.5"', describe(version))
     destinations = tuple(_destination(t, name, check_imports) for t in table.tables("destinations"))
     routes = tuple(_route(t, {d.name for d in destinations}) for t in table.tables("routes"))
+    if source_table is not None:
+        _check_relay(source_table, source, destinations)
     channel = ChannelConfig(
         name=name,
         source=source,
@@ -99,14 +103,71 @@ def _dotted(table: Table, key: str, check_imports: bool) -> str | None:
     return text
 
 
-def _reply(table: Table) -> ReplyPolicy:
-    return ReplyPolicy(
+def _reply(table: Table, *, listener: bool = False) -> ReplyPolicy:
+    """The reply keys; the application-ACK relay only on a listener, whose connections the
+    engine can write to again later (a receiver's keys would be reported as unknown)."""
+    policy = ReplyPolicy(
         failure_reply=table.choice("failure_reply", FailureReply, FailureReply.CLOSE),
         reject_collisions=table.boolean("reject_collisions", False),
         enhanced=table.boolean("enhanced", False),
         honour_msh15=table.boolean("honour_msh15", True),
         mllp_release=table.integer("mllp_release", 1, minimum=1, maximum=2),
     )
+    if not listener:
+        return policy
+    return replace(
+        policy,
+        application_ack=table.choice("application_ack", ApplicationAck, ApplicationAck.OFF),
+        application_ack_destination=table.optional_string(
+            "application_ack_destination", expected="the name of an MLLP destination"
+        ),
+        application_ack_timeout=table.duration("application_ack_timeout", 30.0),
+    )
+
+
+def _check_relay(table: Table, source: Source, destinations: tuple[DestinationConfig, ...]) -> None:
+    """``application_ack = "relay"`` needs an enhanced-mode listener answering HL7 ACKs (the
+    application ACK follows a CA) and one MLLP destination of this channel whose answer it
+    relays; only MLLP destinations answer with an HL7 acknowledgement and its ERR codes."""
+    if not isinstance(source, MLLPListenerSource):
+        return
+    reply = source.reply
+    if reply.application_ack is not ApplicationAck.RELAY:
+        return
+    if not reply.enhanced:
+        table.report(
+            "application_ack",
+            "enhanced = true on this source (the application ACK follows a commit ACK)",
+            '"relay"',
+        )
+    if reply.mllp_release != 1:
+        table.report(
+            "application_ack",
+            "mllp_release = 1 on this source (Release 2 answers with commit blocks only)",
+            '"relay"',
+        )
+    name = reply.application_ack_destination
+    if name is None:
+        if not table.has("application_ack_destination"):
+            table.report(
+                "application_ack_destination",
+                'the name of an MLLP destination of this channel (required with "relay")',
+                "nothing",
+            )
+        return
+    found = next((d for d in destinations if d.name == name), None)
+    if found is None:
+        table.report(
+            "application_ack_destination",
+            "the name of a destination defined in this channel",
+            describe(name),
+        )
+    elif not isinstance(found.transport, MLLPDestination):
+        table.report(
+            "application_ack_destination",
+            'a destination of kind = "mllp" (only MLLP answers carry an HL7 acknowledgement)',
+            describe(name),
+        )
 
 
 def _encoding(table: Table) -> str:
@@ -165,7 +226,7 @@ def _source(table: Table) -> Source:
             handshake_timeout=table.duration("handshake_timeout", 10.0),
             max_connections=table.integer("max_connections", 10, minimum=1),
             max_connections_per_peer=table.integer("max_connections_per_peer", 10, minimum=1),
-            reply=_reply(table),
+            reply=_reply(table, listener=True),
             access=read_access(table, tls),
         )
     elif kind == "mllp_receiver":

@@ -17,6 +17,7 @@ from eprlink.profiles import DEFAULT_LAYERS
 from eprlink.store import Failure
 
 __all__ = [
+    "ApplicationAck",
     "CallableDestination",
     "CertificateIdentity",
     "ChannelConfig",
@@ -70,6 +71,13 @@ class OnInvalid(StrEnum):
 
     REJECT = "reject"  # AE/AR with ERR; stored as rejected, not forwarded
     ACCEPT_WITH_WARNING = "accept_with_warning"  # AA; the issues are recorded with the message
+
+
+class ApplicationAck(StrEnum):
+    """Whether an MLLP listener relays the downstream's answer as an application ACK (HD-10)."""
+
+    OFF = "off"  # the engine is not the end application: CA/AA only (policy 2.1)
+    RELAY = "relay"  # after the CA, AA/AE/AR on the same connection from one destination's answer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +152,10 @@ class ReplyPolicy:
     enhanced: bool = False
     honour_msh15: bool = True
     mllp_release: int = 1  # 2: answer with MLLP Release 2 commit blocks instead of HL7 ACKs
+    # Listener only: relay one MLLP destination's settled answer as the application ACK.
+    application_ack: ApplicationAck = ApplicationAck.OFF
+    application_ack_destination: str | None = None
+    application_ack_timeout: float = 30.0
 
 
 SenderKey = tuple[str, str]

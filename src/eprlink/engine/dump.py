@@ -155,6 +155,9 @@ def _source(channel: ChannelConfig) -> dict[str, Any]:
         "handshake_timeout": _duration(s.handshake_timeout),
         "max_connections": s.max_connections,
         "max_connections_per_peer": s.max_connections_per_peer,
+        "application_ack": s.reply.application_ack.value,
+        "application_ack_destination": s.reply.application_ack_destination,
+        "application_ack_timeout": _duration(s.reply.application_ack_timeout),
         **tls,
         **_access(s.access),
     }

@@ -34,6 +34,7 @@ from eprlink.ack import (
 from eprlink.engine import crashpoints
 from eprlink.engine.access import Permit, audit_refusal
 from eprlink.engine.alerts import alert, clean
+from eprlink.engine.appack import ApplicationAckRelay
 from eprlink.engine.config import (
     ChannelConfig,
     DirectorySource,
@@ -49,6 +50,7 @@ from eprlink.engine.validation import ContentCheck
 from eprlink.engine.values import resolve_callable
 from eprlink.errors import ErrorCode
 from eprlink.hl7 import Message, ParseError, parse
+from eprlink.mllp import Link
 from eprlink.store import AcceptOutcome, InboundMessage, MessageStatus, Store
 
 __all__ = ["InboundChannel", "Reception"]
@@ -98,6 +100,7 @@ class InboundChannel:
         check: ContentCheck | None = None,
         notify: Callable[[Iterable[str]], None] = lambda _names: None,
         limits: QueueLimits | None = None,
+        relay: ApplicationAckRelay | None = None,
     ) -> None:
         self.config = config
         self.name = config.name
@@ -110,6 +113,7 @@ class InboundChannel:
         self._notify = notify
         self._router = Router(config.route_table())
         self._limits = limits
+        self.relay = relay  # enhanced mode's application-ACK relay, when the listener has one
         self._filter = resolve_callable(config.filter) if config.filter else None
         source = config.source
         if isinstance(source, DirectorySource):
@@ -157,11 +161,16 @@ class InboundChannel:
         return {"action": action, "channel": self.name, **values}
 
     async def receive(
-        self, payload: bytes, peer: str = "", permit: Permit | None = None
+        self,
+        payload: bytes,
+        peer: str = "",
+        permit: Permit | None = None,
+        link: Link | None = None,
     ) -> Reception:
         """Handle one payload and say what to answer. With a ``permit`` (HD-12), a message
         whose MSH-3/MSH-4 it does not cover, or whose header cannot be read, is refused
-        before anything else is done with it."""
+        before anything else is done with it. ``link`` is the connection it came in on, for
+        an application ACK written after the reply (enhanced mode's relay)."""
         loop = asyncio.get_running_loop()
         started = loop.time()
         crashpoints.hit("after_frame_read")
@@ -187,7 +196,7 @@ class InboundChannel:
         ):
             reception = await self._refuse_sender(message, sender, permit, peer)
         else:
-            reception = await self._parsed(message, payload, peer)
+            reception = await self._parsed(message, payload, peer, link)
         if reception.reply is not None:
             crashpoints.hit_soon("after_ack_write")  # runs once the source has written it
             self._metrics.observe(
@@ -276,7 +285,9 @@ class InboundChannel:
             decision.filtered = True
         return decision
 
-    async def _parsed(self, message: Message, payload: bytes, peer: str) -> Reception:
+    async def _parsed(
+        self, message: Message, payload: bytes, peer: str, link: Link | None = None
+    ) -> Reception:
         try:
             decision = self._decide(message)
         except Exception as exc:  # a failing filter or validator: nothing was committed
@@ -348,6 +359,8 @@ class InboundChannel:
             message, outcome, mode=mode, honour_msh15=self.reply_policy.honour_msh15
         ):
             reply = None
+        if self.relay is not None and accepted and stored.duplicate_of is None:
+            self.relay.watch(message, stored.message_id, decision.destinations, link)
         return Reception(
             reply,
             committed=True,

@@ -54,6 +54,14 @@ METRICS: dict[str, tuple[str, str]] = {
     "destination_leased": ("gauge", "1 while this node delivers the destination (holds its lease)"),
     "intake_paused": ("gauge", "1 while intake for the destination is refused: queue full (P8)"),
     "queue_full_refusals_total": ("counter", "Messages refused because a queue was full (P8)"),
+    "application_acks_relayed_total": (
+        "counter",
+        "Application ACKs relayed after a CA, by code (none: MSH-16 did not want this outcome)",
+    ),
+    "application_acks_dropped_total": (
+        "counter",
+        "Application ACKs not relayed: no settled outcome in time, or connection closed",
+    ),
     "listener_connections": ("gauge", "Open inbound connections, per channel"),
     "inbound_ack_latency_seconds": ("histogram", "Frame received to reply ready"),
     "outbound_ack_latency_seconds": ("histogram", "Message sent to matching ACK"),

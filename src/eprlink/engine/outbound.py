@@ -89,6 +89,9 @@ class DeliveryWorker:
         # Called with the destination's name when an entry leaves the queue (delivered or
         # dead) through this worker; the queue-depth limits count with it (P8).
         self.on_drained: Callable[[str], None] | None = None
+        # Called once an entry's delivery is settled for good (delivered, held or dead, not a
+        # retry); the application-ACK relay learns the downstream's answer through it.
+        self.on_settled: Callable[[Delivery, Attempt], None] | None = None
 
     def _extra(self, action: str, **values: object) -> dict[str, object]:
         return {"action": action, "destination": self.name, **values}
@@ -325,6 +328,8 @@ class DeliveryWorker:
             return
         if (failure is None or failure is Failure.DEAD) and self.on_drained is not None:
             self.on_drained(self.name)
+        if failure is not Failure.RETRY and self.on_settled is not None:
+            self.on_settled(delivery, attempt)
         if failure is None:
             self.backoff.reset()
             self._metrics.inc("outbound_delivered_total", destination=self.name)

@@ -22,8 +22,10 @@ from types import TracebackType
 
 from eprlink.engine.alerts import alert
 from eprlink.engine.api import EngineAPI
+from eprlink.engine.appack import ApplicationAckRelay
 from eprlink.engine.checkpoint import Checkpointer
 from eprlink.engine.config import (
+    ApplicationAck,
     EngineConfig,
     MLLPListenerSource,
     MLLPReceiverSource,
@@ -79,6 +81,7 @@ class Engine:
         self.channels: dict[str, InboundChannel] = {}
         self.sources: dict[str, Runner] = {}
         self.workers: dict[str, DeliveryWorker] = {}
+        self.relays: dict[str, ApplicationAckRelay] = {}  # per channel relaying application ACKs
         self.api = EngineAPI(self.store, config, engine=self)
         self.running = False
         self._check = check
@@ -158,6 +161,15 @@ class Engine:
         limits = self.limits
         for channel in config.channels:
             limited = limits is not None and any(d.name in limits for d in channel.destinations)
+            source = channel.source
+            relay = None
+            if (
+                isinstance(source, MLLPListenerSource)
+                and source.reply.application_ack is ApplicationAck.RELAY
+            ):
+                relay = self.relays[channel.name] = ApplicationAckRelay(
+                    channel, identity=config.engine, store=self.store, metrics=self.metrics
+                )
             inbound = InboundChannel(
                 channel,
                 identity=config.engine,
@@ -167,9 +179,9 @@ class Engine:
                 check=check,
                 notify=self.notify,
                 limits=limits if limited else None,
+                relay=relay,
             )
             self.channels[channel.name] = inbound
-            source = channel.source
             runner: Runner
             if isinstance(source, MLLPListenerSource):
                 runner = Listener(inbound, source)
@@ -201,6 +213,8 @@ class Engine:
                     )
                 if limits is not None and destination.name in limits:
                     worker.on_drained = limits.left
+                if relay is not None and destination.name == relay.destination:
+                    worker.on_settled = relay.settled
                 self.workers[destination.name] = worker
 
     async def stop(self, timeout: float | None = None) -> None:
@@ -226,6 +240,8 @@ class Engine:
         await asyncio.gather(
             *(w.stop(max(0.1, deadline - loop.time())) for w in self.workers.values())
         )
+        for relay in self.relays.values():  # their connections are closed by now
+            await relay.stop()
         if self.limits is not None:
             await self.limits.flush()
         if self.checkpointer is not None:

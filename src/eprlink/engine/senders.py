@@ -56,8 +56,12 @@ class Result(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
+    """One send's outcome. ``error_codes`` are the ERR codes of an MLLP partner's AE/AR/CE/CR,
+    as numbers only (never its texts), for the application-ACK relay."""
+
     result: Result
     ack: AckRecord
+    error_codes: tuple[int, ...] = ()
 
 
 class Sender(Protocol):
@@ -176,7 +180,7 @@ class MLLPSender:
         }.get(verdict, Result.TIMEOUT)
         text = "" if result is Result.DELIVERED else _response_text(found)
         ack = AckRecord(found.code.value, found.control_id, text, latency)
-        return Attempt(result, ack)
+        return Attempt(result, ack, found.error_codes)
 
     async def close(self) -> None:
         await self.client.close()

@@ -144,12 +144,9 @@ class Listener:
         permit = None
         if self.gate is not None:
             permit = self.gate.permit(peer.certificate) or _NOBODY
-        reception = await self.channel.receive(payload, str(peer), permit)
+        reception = await self.channel.receive(payload, str(peer), permit, peer.link)
         if reception.sender_refused:
             self.counters.senders_refused_total += 1
-        return _answer(reception, self.config.reply.mllp_release == 2)
-
-        reception = await self.channel.receive(payload, str(peer))
         return _answer(reception, self.config.reply.mllp_release == 2)
 
     def _oversize(self, head: bytes, peer: PeerInfo) -> bytes:
