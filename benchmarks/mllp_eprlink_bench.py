@@ -2,7 +2,8 @@
 
 Servers, each in its own process (client and server get a core each on a 2-core box):
 
-  eprlink               MLLPServer + eprlink.ack.answer(): full parse and policy ACK, no
+  eprlink               MLLPServer + eprlink.ack.answer_bytes(): header parse, charset check
+                        of the whole payload, HD-13, policy ACK (answer()'s reply bytes), no
                         storage, on asyncio's own event loop
   eprlink-uvloop        the same on uvloop (picked by eprlink.mllp.loop_factory(), as
                         ``eprlink listen`` does when uvloop is installed)
@@ -101,7 +102,7 @@ _RATIO_SPECS: tuple[tuple[str, str, str, float | None], ...] = (
 # microseconds per message = 1e6 / msg/s (one message in flight).
 _COST_SPECS: tuple[tuple[str, str, str], ...] = (
     ("eprlink transport, asyncio (eprlink-frame - asyncio)", "eprlink-frame:c", "asyncio:c"),
-    ("answer(), asyncio (eprlink - eprlink-frame)", "eprlink:c", "eprlink-frame:c"),
+    ("answer_bytes(), asyncio (eprlink - eprlink-frame)", "eprlink:c", "eprlink-frame:c"),
     ("eprlink in all, asyncio (eprlink - asyncio)", "eprlink:c", "asyncio:c"),
     (
         "eprlink transport, uvloop (eprlink-frame-uvloop - uvloop)",
@@ -109,7 +110,7 @@ _COST_SPECS: tuple[tuple[str, str, str], ...] = (
         "uvloop:c",
     ),
     (
-        "answer(), uvloop (eprlink-uvloop - eprlink-frame-uvloop)",
+        "answer_bytes(), uvloop (eprlink-uvloop - eprlink-frame-uvloop)",
         "eprlink-uvloop:c",
         "eprlink-frame-uvloop:c",
     ),
@@ -153,16 +154,15 @@ def import_eprlink() -> None:
 # ------------------------------------------------------------------ eprlink servers
 def make_handler(kind: str, raw_ack: Callable[[bytes], bytes]) -> Any:
     import_eprlink()
-    from eprlink.ack import answer
+    from eprlink.ack import answer_bytes
     from eprlink.mllp import PeerInfo
 
     if kind == "answer":
 
         def handle_answer(payload: bytes, peer: PeerInfo) -> bytes | None:
-            # What ``eprlink listen`` does per frame without --out, less its console line. The
-            # reply is returned at once, so the session writes it without a task.
-            result = answer(payload, sending_application=APP, sending_facility=FACILITY)
-            return None if result.reply is None else result.reply.to_bytes()
+            # What a listener that keeps nothing does per frame: the reply answer() would give,
+            # as bytes, returned at once so the session writes it without a task.
+            return answer_bytes(payload, sending_application=APP, sending_facility=FACILITY)
 
         return handle_answer
 

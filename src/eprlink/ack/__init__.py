@@ -8,7 +8,7 @@ response means (:func:`read_ack`, :func:`classify`) and how sequence numbers adv
 
 from __future__ import annotations
 
-from eprlink.ack.answer import Answer, answer, answer_oversize
+from eprlink.ack.answer import Answer, answer, answer_bytes, answer_oversize
 from eprlink.ack.build import (
     DEFAULT_SUPPORTED_VERSIONS,
     build_ack,
@@ -71,6 +71,7 @@ __all__ = [
     "ack_code",
     "ack_mode_for",
     "answer",
+    "answer_bytes",
     "answer_oversize",
     "application_condition",
     "build_ack",

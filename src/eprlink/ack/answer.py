@@ -10,16 +10,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from eprlink.ack.build import _acknowledge, build_ack
-from eprlink.ack.codes import AckCondition, AckMode, Outcome, ack_code
+from eprlink.ack.build import _acknowledge, accept_text, build_ack
+from eprlink.ack.codes import AckCode, AckCondition, AckMode, Outcome, ack_code
 from eprlink.ack.echo import control_id_of
 from eprlink.ack.problems import Problem, Reason
 from eprlink.ack.reply import is_acknowledgement, outcome_for
 from eprlink.errors import ErrorCode
-from eprlink.hl7 import Message, ParseError, parse
+from eprlink.hl7 import DEFAULT_MAX_SEGMENTS, Message, ParseError, parse
+from eprlink.hl7.charsets import codec_for
 from eprlink.hl7.scan import descend
 
-__all__ = ["Answer", "answer", "answer_oversize"]
+__all__ = ["Answer", "answer", "answer_bytes", "answer_oversize"]
+
+# The header every fast-path message starts with: MSH, the standard field separator and
+# exactly the four standard encoding characters (a fifth, v2.7's truncation character, and any
+# other delimiters take the general path, which re-encodes echoed values).
+_STANDARD_HEAD = b"MSH|^~\\&|"
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +130,74 @@ def answer(
         header=msh,
     )
     return Answer(message, outcome, found, reply)
+
+
+def answer_bytes(
+    payload: bytes,
+    *,
+    sending_application: str | Sequence[str],
+    sending_facility: str | Sequence[str],
+    encoding: str | None = None,
+) -> bytes | None:
+    """The reply :func:`answer` gives (original mode, no further problems) as wire bytes.
+
+    For a listener that keeps nothing of the message, the common case (standard delimiters, no
+    MSH-18, no escapes in the header, not an acknowledgement, bytes valid in the charset) is
+    answered from the header alone, with no message or reply object: same checks, same ACK text
+    (the tests hold the two paths to byte equality). Anything else takes :func:`answer`.
+    """
+    reply = _plain_accept(payload, sending_application, sending_facility, encoding)
+    if reply is not None:
+        return reply
+    return answer(
+        payload,
+        sending_application=sending_application,
+        sending_facility=sending_facility,
+        encoding=encoding,
+    ).reply_bytes
+
+
+def _plain_accept(
+    payload: bytes,
+    sending_application: str | Sequence[str],
+    sending_facility: str | Sequence[str],
+    encoding: str | None,
+) -> bytes | None:
+    if not payload.startswith(_STANDARD_HEAD):
+        return None
+    cut = payload.find(b"\r")
+    if cut < 0:
+        return None
+    head = payload[:cut]
+    if b"\n" in head or b"\\" in head[9:]:  # LF terminators, escapes: the general path
+        return None
+    if len(payload) >= 4 * DEFAULT_MAX_SEGMENTS and payload.count(b"\r") >= DEFAULT_MAX_SEGMENTS:
+        return None  # possibly over the segment limit: the general path counts and refuses
+    if not head.isascii():  # then the header's text depends on the charset: general path
+        return None
+    fields = head.decode("ascii").split("|")
+    count = len(fields)
+    codec = encoding or "utf-8"
+    if count > 17 and fields[17]:  # MSH-18, read as the parser reads it
+        declared = fields[17].split("~", 1)[0].split("^", 1)[0]
+        found = codec_for(declared) if declared else None
+        if found is not None:
+            codec = found
+    try:
+        payload.decode(codec)  # EN-3: undecodable bytes are answered by the general path
+    except (UnicodeError, LookupError):
+        return None
+    message_type = fields[8] if count > 8 else ""
+    if message_type.split("~", 1)[0].split("^", 1)[0] == "ACK":  # HD-13: the general path
+        return None
+    fields.insert(1, "|")  # numbered as paths number them: item n is MSH-n
+    text = accept_text(
+        fields,
+        AckCode.AA,
+        sending_application=sending_application,
+        sending_facility=sending_facility,
+    )
+    return None if text is None else text.encode("utf-8")
 
 
 def answer_oversize(

@@ -376,17 +376,48 @@ def _accepted(
     conditions: tuple[AckCondition, AckCondition] | None,
 ) -> Message | None:
     """A success reply without errors, from the received MSH split once (``fields``, indexed
-    by field number), or ``None`` when the header needs the general path.
-
-    That is when the sender used other delimiters (echoed values must be re-encoded), an
-    echoed field holds a control character, or a field read as a value (MSH-9.2, MSH-11.1,
-    MSH-12.1) holds an escape sequence. Otherwise every value is the raw text the general path
-    would read, the same rules pick the version, trigger and processing id, and the reply is
-    made directly from its text: it has the standard delimiters and no MSH-18, which is what
-    parsing it again would find.
-    """
+    by field number), or ``None`` when the header needs the general path (see
+    :func:`accept_text`)."""
     if not _is_standard(received.delimiters):
         return None
+    text = accept_text(
+        fields,
+        code,
+        sending_application=sending_application,
+        sending_facility=sending_facility,
+        control_id=control_id,
+        timestamp=timestamp,
+        default_version=default_version,
+        supported_versions=supported_versions,
+        processing_id=processing_id,
+        conditions=conditions,
+    )
+    return None if text is None else Message(None, STANDARD, text=text, charset="utf-8")
+
+
+def accept_text(
+    fields: list[str],
+    code: AckCode,
+    *,
+    sending_application: str | Sequence[str],
+    sending_facility: str | Sequence[str],
+    control_id: str | None = None,
+    timestamp: datetime | None = None,
+    default_version: str = "2.4",
+    supported_versions: Iterable[str] = DEFAULT_SUPPORTED_VERSIONS,
+    processing_id: str = "P",
+    conditions: tuple[AckCondition, AckCondition] | None = None,
+) -> str | None:
+    """The text of a success reply without errors to a header in the standard delimiters,
+    split into ``fields`` numbered as paths number them; ``None`` when it needs the general
+    path.
+
+    That is when an echoed field holds a control character, or a field read as a value
+    (MSH-9.2, MSH-11.1, MSH-12.1) holds an escape sequence. Otherwise every value is the raw
+    text the general path would read, the same rules pick the version, trigger and processing
+    id, and the reply is made directly as text: it has the standard delimiters and no MSH-18,
+    which is what parsing it again would find.
+    """
     count = len(fields)
     sender = fields[3] if count > 3 else ""
     facility = fields[4] if count > 4 else ""
@@ -413,11 +444,10 @@ def _accepted(
     msa = f"MSA|{code}|{received_id}" if received_id else f"MSA|{code}"
     # The general path's field list, joined: the last MSH field (version, or MSH-16) is never
     # empty, so there is nothing for its trailing-separator trim to remove.
-    text = (
+    return (
         f"{own}|{sender}|{facility}|{_utc(timestamp)}||{_ack_type(trigger, version)}"
         f"|{_control_id(control_id)}|{processing_out}|{version}{enhanced}\r{msa}\r"
     )
-    return Message(None, STANDARD, text=text, charset="utf-8")
 
 
 @lru_cache(maxsize=64)
