@@ -244,11 +244,26 @@ class Session(asyncio.Protocol):
             self._drain()
 
     def data_received(self, data: bytes) -> None:
-        events = self._decoder.feed(data)
+        decoder = self._decoder
+        events = decoder.feed(data)
         times = self._times
-        times.read(self._decoder, self._loop.time())
+        times.read(decoder, self._loop.time())
         if times.grace_at is not None:
             self._arm(times.grace_at)
+        if (
+            len(events) == 1
+            and type(events[0]) is Frame
+            and not self._pending
+            and self._task is None
+            and self._write_paused_at is None
+            and self._reason is None
+            and not self._reading_paused
+            and not self._stop_requested
+        ):
+            # The common read, one whole frame on an idle connection: what _drain would do,
+            # without the queue. A reply the handler has at once is written right here.
+            self._frame(events[0].payload)
+            return
         self._pending.extend(events)
         if self._task is not None:  # the handler is busy and the peer sent more: hold off
             self._pause_reading()
@@ -303,32 +318,17 @@ class Session(asyncio.Protocol):
     def _drain(self) -> None:
         """Handle decoded events in order until one needs waiting for, then settle the reading."""
         pending = self._pending
-        counters = self._counters
         while pending and self._task is None and self._write_paused_at is None:
             if self._reason is not None:
                 pending.clear()
                 return
             event = pending.popleft()
             if type(event) is Frame:
-                counters.mllp_frames_received_total += 1
-                self._frames += 1
-                payload = event.payload
-                if self._debug:
-                    extra = self._extra("frame_received", size=len(payload))
-                    _log.debug("frame received", extra=extra)
-                try:
-                    reply = self._handler(payload, self.peer)
-                except Exception as exc:
-                    self._handler_failed(exc, len(payload))
-                    return
+                going_on = self._frame(event.payload)
             else:
-                reply = self._other(event)
-            if reply is None:
-                continue
-            if type(reply) is not bytes and inspect.isawaitable(reply):
-                self._await(reply)
+                going_on = self._reply_with(self._other(event))
+            if not going_on:
                 return
-            self._write(reply)
         if self._task is not None or self._reason is not None:
             return
         decoder = self._decoder
@@ -342,6 +342,30 @@ class Session(asyncio.Protocol):
                 self._transport.resume_reading()
                 if decoder.in_frame:  # time spent in our own handler is not the peer's
                     self._times.frame_started = self._loop.time()
+
+    def _frame(self, payload: bytes) -> bool:
+        """Hand one frame to the handler; False when the session must stop handling frames
+        for now (a reply is awaited, or the handler failed)."""
+        self._counters.mllp_frames_received_total += 1
+        self._frames += 1
+        if self._debug:
+            _log.debug("frame received", extra=self._extra("frame_received", size=len(payload)))
+        try:
+            reply = self._handler(payload, self.peer)
+        except Exception as exc:
+            self._handler_failed(exc, len(payload))
+            return False
+        return self._reply_with(reply)
+
+    def _reply_with(self, reply: Awaitable[Reply] | Reply) -> bool:
+        """Write a reply the handler had at once, or start awaiting one (then False)."""
+        if reply is None:
+            return self._reason is None
+        if type(reply) is not bytes and inspect.isawaitable(reply):
+            self._await(reply)
+            return False
+        self._write(reply)
+        return True
 
     def _await(self, awaitable: Awaitable[Reply]) -> None:
         # Reading goes on: a sender with one message in flight sends nothing more until it has
