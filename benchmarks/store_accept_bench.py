@@ -37,7 +37,6 @@ import datetime
 import json
 import os
 import secrets
-import sqlite3
 import sys
 import tempfile
 import time
@@ -52,6 +51,7 @@ sys.path.insert(0, str(Path(os.environ.get("EPRLINK_SRC", ROOT / "src"))))
 from eprlink.store import InboundMessage  # noqa: E402
 from eprlink.store.postgres import PostgresStore  # noqa: E402
 from eprlink.store.sqlite import SQLiteStore  # noqa: E402
+from store_bench import postgres_commit_loop, sqlite_commit_loop  # noqa: E402
 
 DEFAULT_MESSAGE = ROOT.parent / "shared" / "bench" / "messages" / "adt_a01.hl7"
 DEFAULT_DSN = "host=127.0.0.1 port=5432 dbname=test user=postgres"
@@ -100,48 +100,16 @@ class Messages:
 
 
 def bare_sqlite(folder: Path, payload: bytes, count: int) -> float:
-    """Seconds for ``count`` autocommit INSERTs: one transaction and one fsync each."""
-    path = folder / f"bare-{secrets.token_hex(4)}.db"
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("PRAGMA journal_mode = WAL").fetchall()
-        conn.execute("PRAGMA synchronous = FULL")
-        if conn.execute("PRAGMA synchronous").fetchone()[0] != 2:
-            raise SystemExit("synchronous=FULL did not take")
-        conn.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, payload BLOB NOT NULL)")
-        for _ in range(min(200, count)):
-            conn.execute("INSERT INTO m (payload) VALUES (?)", (payload,))
-        started = time.perf_counter()
-        for _ in range(count):
-            conn.execute("INSERT INTO m (payload) VALUES (?)", (payload,))
-        return time.perf_counter() - started
-    finally:
-        conn.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+    """Seconds for ``count`` autocommit INSERTs (one transaction and one fsync each), after as
+    many as 200 untimed ones: ``store_bench``'s bare loop, so both benchmarks share a yardstick."""
+    warm = min(200, count)
+    return sum(sqlite_commit_loop(folder, payload, warm + count)[warm:])
 
 
 def bare_postgres(dsn: str, schema: str, payload: bytes, count: int) -> float:
-    import psycopg
-
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        durable = [
-            conn.execute(f"SHOW {name}").fetchone() for name in ("fsync", "synchronous_commit")
-        ]
-        if [row[0] if row else None for row in durable] != ["on", "on"]:
-            raise SystemExit(f"PostgreSQL is not durable here: {durable}")
-        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        conn.execute(f'CREATE TABLE "{schema}".bare (id bigserial PRIMARY KEY, payload bytea)')
-        insert = f'INSERT INTO "{schema}".bare (payload) VALUES (%s)'
-        try:
-            for _ in range(min(200, count)):
-                conn.execute(insert, (payload,))
-            started = time.perf_counter()
-            for _ in range(count):
-                conn.execute(insert, (payload,))
-            return time.perf_counter() - started
-        finally:
-            conn.execute(f'DROP TABLE "{schema}".bare')
+    """The same on the PostgreSQL server (``fsync`` and ``synchronous_commit`` checked on)."""
+    warm = min(200, count)
+    return sum(postgres_commit_loop(dsn, schema, payload, warm + count)[warm:])
 
 
 def drop_schema(dsn: str, schema: str) -> None:

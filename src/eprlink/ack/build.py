@@ -361,40 +361,6 @@ class _StandardSeen:
 _is_standard = _StandardSeen()
 
 
-def _accepted(
-    received: Message,
-    fields: list[str],
-    code: AckCode,
-    *,
-    sending_application: str | Sequence[str],
-    sending_facility: str | Sequence[str],
-    control_id: str | None,
-    timestamp: datetime | None,
-    default_version: str,
-    supported_versions: Iterable[str],
-    processing_id: str,
-    conditions: tuple[AckCondition, AckCondition] | None,
-) -> Message | None:
-    """A success reply without errors, from the received MSH split once (``fields``, indexed
-    by field number), or ``None`` when the header needs the general path (see
-    :func:`accept_text`)."""
-    if not _is_standard(received.delimiters):
-        return None
-    text = accept_text(
-        fields,
-        code,
-        sending_application=sending_application,
-        sending_facility=sending_facility,
-        control_id=control_id,
-        timestamp=timestamp,
-        default_version=default_version,
-        supported_versions=supported_versions,
-        processing_id=processing_id,
-        conditions=conditions,
-    )
-    return None if text is None else Message(None, STANDARD, text=text, charset="utf-8")
-
-
 def accept_text(
     fields: list[str],
     code: AckCode,
@@ -491,9 +457,9 @@ def _acknowledge(
         and expected_sequence is None
     ):
         fields = header if header is not None else received.raw_fields("MSH")
-        if fields is not None:
-            reply = _accepted(
-                received,
+        # Echoed values in other delimiters must be re-encoded: only the standard ones here.
+        if fields is not None and _is_standard(received.delimiters):
+            text = accept_text(
                 fields,
                 code,
                 sending_application=sending_application,
@@ -505,8 +471,8 @@ def _acknowledge(
                 processing_id=processing_id,
                 conditions=conditions,
             )
-            if reply is not None:
-                return reply
+            if text is not None:
+                return Message(None, STANDARD, text=text, charset="utf-8")
     return _build(
         received,
         code,
