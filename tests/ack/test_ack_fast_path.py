@@ -178,10 +178,12 @@ def test_plain_header_takes_the_fast_path_and_odd_ones_do_not() -> None:
         "processing_id": "P",
         "conditions": None,
     }
-    reply = ack_build._accepted(plain, fields, AckCode.AA, **options)
-    assert reply is not None and reply.to_er7().endswith("|P|2.4\rMSA|AA|M1\r")
+    assert ack_build._is_standard(plain.delimiters)
+    text = ack_build.accept_text(fields, AckCode.AA, **options)
+    assert text is not None and text.endswith("|P|2.4\rMSA|AA|M1\r")
+    other = parse("MSH#$*/%#PAS#RXX###20250101##ADT$A01#M1#P#2.4\r")
+    assert not ack_build._is_standard(other.delimiters)  # echoed values need re-encoding
     for odd in (
-        "MSH#$*/%#PAS#RXX###20250101##ADT$A01#M1#P#2.4\r",  # other delimiters
         "MSH|^~\\&|PAS|RXX|||20250101||ADT^A\\T\\1|M1|P|2.4\r",  # escaped trigger
         "MSH|^~\\&|PAS|RXX|||20250101||ADT^A01|M1|P|2\\E\\4\r",  # escaped version
         "MSH|^~\\&|PAS|RXX|||20250101||ADT^A01|M1\x01|P|2.4\r",  # control character echoed
@@ -189,7 +191,7 @@ def test_plain_header_takes_the_fast_path_and_odd_ones_do_not() -> None:
         message = parse(odd)
         split = message.raw_fields("MSH")
         assert split is not None
-        assert ack_build._accepted(message, split, AckCode.AA, **options) is None, odd
+        assert ack_build.accept_text(split, AckCode.AA, **options) is None, odd
 
 
 def test_answer_to_an_acknowledgement_read_from_the_split_header() -> None:
