@@ -339,6 +339,7 @@ def test_waiting_blocks_neither_the_connection_nor_other_senders(tmp_path: Path)
             await first.send(enhanced("MSG3"))
             third_commit = await first.read()  # same connection, not held up either
             waiting = engine.relays["adt"].pending
+            gauge = engine.metrics.snapshot().value("application_acks_pending", channel="adt")
             gate.set()
             first_apps = [await first.read(), await first.read()]
             second_app = await second.read()
@@ -350,6 +351,7 @@ def test_waiting_blocks_neither_the_connection_nor_other_senders(tmp_path: Path)
             ("CA", "MSG3"),
         ]
         assert waiting == 3
+        assert gauge == 3  # the metric shows the same waiters
         assert [msa(r)[:2] for r in first_apps] == [("AA", "MSG1"), ("AA", "MSG3")]
         assert msa(second_app)[:2] == ("AA", "MSG2")
         await peer.close()

@@ -318,6 +318,7 @@ def test_effective_dump_redacts_secrets_and_reloads(tmp_path: Path) -> None:
     again = load_config_text(dumped, base_dir=tmp_path)
     assert effective_config(again) == effective_config(config)
     assert effective_config(config)["channels"][0]["destinations"][0]["ack_timeout"] == "45s"
+    assert effective_config(config)["engine"]["lease_ttl"] == "10s"  # the default, shown
 
 
 def test_values() -> None:

@@ -231,6 +231,7 @@ def effective_config(config: EngineConfig) -> dict[str, Any]:
             "poll_interval": _duration(e.poll_interval),
             "stats_interval": _duration(e.stats_interval),
             "queue_age_alert": _duration(e.queue_age_alert),
+            "lease_ttl": _duration(e.lease_ttl),
         },
         "store": store,
         "profiles": _drop_none(

@@ -62,6 +62,10 @@ METRICS: dict[str, tuple[str, str]] = {
         "counter",
         "Application ACKs not relayed: no settled outcome in time, or connection closed",
     ),
+    "application_acks_pending": (
+        "gauge",
+        "Messages whose application ACK is still awaited from the destination, per channel",
+    ),
     "listener_connections": ("gauge", "Open inbound connections, per channel"),
     "inbound_ack_latency_seconds": ("histogram", "Frame received to reply ready"),
     "outbound_ack_latency_seconds": ("histogram", "Message sent to matching ACK"),

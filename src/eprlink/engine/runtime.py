@@ -283,6 +283,8 @@ class Engine:
                     metrics.set_total(field.name, value, channel=name)
         for name, worker in self.workers.items():
             metrics.set("destination_leased", 1 if self._delivers(worker) else 0, destination=name)
+        for name, relay in self.relays.items():
+            metrics.set("application_acks_pending", relay.pending, channel=name)
 
     def _delivers(self, worker: DeliveryWorker) -> bool:
         """Whether this process is the one delivering the destination now: it holds the
