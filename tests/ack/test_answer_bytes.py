@@ -55,7 +55,7 @@ BODIES = st.sampled_from(
 
 
 @settings(max_examples=300, deadline=None)
-@given(headers(), CHARSETS, BODIES, st.sampled_from([None, "utf-8", "latin-1"]))
+@given(headers(), CHARSETS, BODIES, st.sampled_from([None, "utf-8", "latin-1", "utf-16", "cp500"]))
 def test_any_header_charset_and_body_give_the_same_bytes(
     text: str, charset: str, body: bytes, encoding: str | None
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from eprlink.ack.build import _acknowledge, accept_text, build_ack
 from eprlink.ack.codes import AckCode, AckCondition, AckMode, Outcome, ack_code
@@ -183,10 +184,13 @@ def _plain_accept(
         found = codec_for(declared) if declared else None
         if found is not None:
             codec = found
-    try:
-        payload.decode(codec)  # EN-3: undecodable bytes are answered by the general path
-    except (UnicodeError, LookupError):
+    if not _ascii_compatible(codec):  # the header bytes would mean other text: general path
         return None
+    if not payload.isascii():  # ASCII is valid in every ASCII-compatible charset
+        try:
+            payload.decode(codec)  # EN-3: undecodable bytes are answered by the general path
+        except UnicodeError:
+            return None
     message_type = fields[8] if count > 8 else ""
     if message_type.split("~", 1)[0].split("^", 1)[0] == "ACK":  # HD-13: the general path
         return None
@@ -198,6 +202,15 @@ def _plain_accept(
         sending_facility=sending_facility,
     )
     return None if text is None else text.encode("utf-8")
+
+
+@lru_cache(maxsize=64)
+def _ascii_compatible(codec: str) -> bool:
+    """Whether ``codec`` encodes ASCII text as the same bytes (UTF-16 and the like do not)."""
+    try:
+        return "MSH|^~\\&\r".encode(codec) == b"MSH|^~\\&\r"
+    except (LookupError, UnicodeError):
+        return False
 
 
 def answer_oversize(
