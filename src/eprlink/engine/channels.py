@@ -369,7 +369,14 @@ def _destination(table: Table, channel: str, check_imports: bool) -> Destination
             success=success,
             max_response_size=table.size("max_response_size", 1024 * 1024),
             mllp_release=table.integer("mllp_release", 1, minimum=1, maximum=2),
+            await_application_ack=table.boolean("await_application_ack", False),
         )
+        if transport.await_application_ack and transport.mllp_release == 2:
+            table.report(
+                "await_application_ack",
+                "false with mllp_release = 2 (commit blocks carry no application ACK)",
+                "true",
+            )
     elif kind == "http":
         url = table.required_string("url", "an http:// or https:// URL")
         if url and not url.startswith(("http://", "https://")):

@@ -292,6 +292,9 @@ class MLLPDestination:
     success: tuple[str, ...] = ("AA", "CA")
     max_response_size: int = MIB
     mllp_release: int = 1  # 2: the partner answers with commit blocks, not HL7 ACKs
+    # Enhanced mode: after a CA, wait (within ack_timeout) for the application ACK that a
+    # message with MSH-16 "AL" asks for, and judge the delivery by it.
+    await_application_ack: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -176,6 +176,7 @@ def _destination(d: DestinationConfig) -> dict[str, Any]:
             "success": list(t.success),
             "max_response_size": t.max_response_size,
             "mllp_release": t.mllp_release,
+            "await_application_ack": t.await_application_ack,
             **_client_tls(t.tls),
         }
     elif isinstance(t, HTTPDestination):

@@ -114,6 +114,7 @@ class MLLPSender:
         self._metrics = metrics
         self._success = frozenset(AckCode(code) for code in config.success)
         self._release2 = config.mllp_release == 2
+        self._await_application_ack = config.await_application_ack
         tls = config.tls
         self.client = MLLPClient(
             config.host,
@@ -140,11 +141,22 @@ class MLLPSender:
         return True
 
     async def send(self, delivery: Delivery, payload: bytes, control_id: str | None) -> Attempt:
+        # A CA to a message asking for an application ACK always (MSH-16 AL) only says the
+        # partner committed it; the AA/AE/AR that follows on the connection is the answer.
+        awaiting = self._await_application_ack and _asks_application_ack_always(payload)
+        commits = 0
+
         def accept(response: bytes) -> bool:
+            nonlocal commits
             if self._release2:
                 return response in (COMMIT_ACK, COMMIT_NAK)
             found = read_ack(response)  # unusable responses are skipped like stale ones (AK-6)
-            return found is not None and (control_id is None or found.matches(control_id))
+            if found is None or not (control_id is None or found.matches(control_id)):
+                return False
+            if awaiting and found.code is AckCode.CA:
+                commits += 1
+                return False
+            return True
 
         counters = self.client.counters
         stale = counters.outbound_stale_acks_total
@@ -161,7 +173,8 @@ class MLLPSender:
             text = "timeout" if isinstance(exc, AckTimeoutError) else f"no ack: {exc.reason}"
             return Attempt(Result.TIMEOUT, AckRecord(None, text=text))
         finally:
-            extra = counters.outbound_stale_acks_total - stale
+            # The CAs passed over above were expected, not stale.
+            extra = counters.outbound_stale_acks_total - stale - commits
             if extra:
                 self._metrics.inc("outbound_stale_acks_total", extra, destination=self.name)
         latency = loop.time() - started
@@ -300,3 +313,13 @@ def build_sender(config: DestinationConfig, *, metrics: Metrics) -> Sender:
     if isinstance(t, FileDestination):
         return FileSender(t)
     return CallableSender(t)
+
+
+def _asks_application_ack_always(payload: bytes) -> bool:
+    """MSH-16 of the outgoing message is ``AL``, read from the raw header (any delimiters)."""
+    end = payload.find(b"\r")
+    header = payload if end < 0 else payload[:end]
+    if len(header) < 4:
+        return False
+    fields = header.split(header[3:4])
+    return len(fields) > 15 and fields[15].strip().upper() == b"AL"
