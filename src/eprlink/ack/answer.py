@@ -170,7 +170,7 @@ def _plain_accept(
     if cut < 0:
         return None
     head = payload[:cut]
-    if b"\n" in head or b"\\" in head[9:]:  # LF terminators, escapes: the general path
+    if b"\n" in head or head.find(b"\\", 9) >= 0:  # LF terminators, escapes: general path
         return None
     if len(payload) >= 4 * DEFAULT_MAX_SEGMENTS and payload.count(b"\r") >= DEFAULT_MAX_SEGMENTS:
         return None  # possibly over the segment limit: the general path counts and refuses
@@ -181,7 +181,7 @@ def _plain_accept(
     codec = encoding or "utf-8"
     if count > 17 and fields[17]:  # MSH-18, read as the parser reads it
         declared = fields[17].split("~", 1)[0].split("^", 1)[0]
-        found = codec_for(declared) if declared else None
+        found = _declared_codec(declared) if declared else None
         if found is not None:
             codec = found
     if not _ascii_compatible(codec):  # the header bytes would mean other text: general path
@@ -202,6 +202,12 @@ def _plain_accept(
         sending_facility=sending_facility,
     )
     return None if text is None else text.encode("utf-8")
+
+
+@lru_cache(maxsize=64)
+def _declared_codec(name: str) -> str | None:
+    """:func:`codec_for` remembered: a feed names the same MSH-18 in every message."""
+    return codec_for(name)
 
 
 @lru_cache(maxsize=64)

@@ -393,15 +393,13 @@ def accept_text(
     version_field = fields[12] if count > 12 else ""
     if _UNSAFE.search(sender + facility + received_id + processing) is not None:
         return None
-    trigger = _first_component(message_type, 2)
-    declared = _first_component(version_field, 1)
-    readable = _first_component(processing, 1)
-    if "\\" in trigger or "\\" in declared or "\\" in readable:
-        return None
     supported = _supported(default_version, supported_versions)
-    version = declared if declared in supported else default_version
-    readable_processing = bool(readable) and readable != NULL
-    processing_out = processing if readable_processing else _escaped(processing_id)
+    derived = _derived(
+        message_type, version_field, processing, (default_version, supported, processing_id)
+    )
+    if derived is None:
+        return None
+    ack_type, version, processing_out = derived
     if isinstance(sending_application, str) and isinstance(sending_facility, str):
         own = _own_header(sending_application, sending_facility)
     else:
@@ -411,9 +409,32 @@ def accept_text(
     # The general path's field list, joined: the last MSH field (version, or MSH-16) is never
     # empty, so there is nothing for its trailing-separator trim to remove.
     return (
-        f"{own}|{sender}|{facility}|{_utc(timestamp)}||{_ack_type(trigger, version)}"
+        f"{own}|{sender}|{facility}|{_utc(timestamp)}||{ack_type}"
         f"|{_control_id(control_id)}|{processing_out}|{version}{enhanced}\r{msa}\r"
     )
+
+
+@lru_cache(maxsize=1024)
+def _derived(
+    message_type: str,
+    version_field: str,
+    processing: str,
+    settings: tuple[str, frozenset[str], str],
+) -> tuple[str, str, str] | None:
+    """MSH-9, MSH-12 and MSH-11 of the reply from the received MSH-9, MSH-12 and MSH-11 and
+    the channel's (default version, supported versions, processing id), or None when one of
+    the values read holds an escape sequence. A feed sends few distinct combinations, so they
+    are worked out once each."""
+    default_version, supported, processing_id = settings
+    trigger = _first_component(message_type, 2)
+    declared = _first_component(version_field, 1)
+    readable = _first_component(processing, 1)
+    if "\\" in trigger or "\\" in declared or "\\" in readable:
+        return None
+    version = declared if declared in supported else default_version
+    readable_processing = bool(readable) and readable != NULL
+    processing_out = processing if readable_processing else _escaped(processing_id)
+    return _ack_type(trigger, version), version, processing_out
 
 
 @lru_cache(maxsize=64)
