@@ -181,7 +181,7 @@ def _plain_accept(
     codec = encoding or "utf-8"
     if count > 17 and fields[17]:  # MSH-18, read as the parser reads it
         declared = fields[17].split("~", 1)[0].split("^", 1)[0]
-        found = _declared_codec(declared) if declared else None
+        found = codec_for(declared) if declared else None
         if found is not None:
             codec = found
     if not _ascii_compatible(codec):  # the header bytes would mean other text: general path
@@ -202,12 +202,6 @@ def _plain_accept(
         sending_facility=sending_facility,
     )
     return None if text is None else text.encode("utf-8")
-
-
-@lru_cache(maxsize=64)
-def _declared_codec(name: str) -> str | None:
-    """:func:`codec_for` remembered: a feed names the same MSH-18 in every message."""
-    return codec_for(name)
 
 
 @lru_cache(maxsize=64)

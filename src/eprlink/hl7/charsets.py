@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Mapping
+from functools import lru_cache
 from types import MappingProxyType
 
 __all__ = ["DEFAULT_CHARSETS", "codec_for"]
@@ -45,7 +46,22 @@ _NOT_ASCII_COMPATIBLE = frozenset({"UNICODE UTF-16", "UNICODE UTF-32"})
 
 
 def codec_for(name: str, table: Mapping[str, str] = DEFAULT_CHARSETS) -> str | None:
-    """The codec for an MSH-18 value, or ``None`` when it is not supported."""
+    """The codec for an MSH-18 value, or ``None`` when it is not supported.
+
+    Answers from the default (read-only) table are remembered: a feed names the same charset in
+    every message, and the codec lookup behind the answer is the costly part.
+    """
+    if table is DEFAULT_CHARSETS:
+        return _default_codec_for(name)
+    return _lookup(name, table)
+
+
+@lru_cache(maxsize=256)
+def _default_codec_for(name: str) -> str | None:
+    return _lookup(name, DEFAULT_CHARSETS)
+
+
+def _lookup(name: str, table: Mapping[str, str]) -> str | None:
     key = name.strip().upper()
     if not key or key in _NOT_ASCII_COMPATIBLE:
         return None

@@ -94,17 +94,6 @@ def _declared_charset(first_segment: str, d: Delimiters) -> str | None:
     return value or None
 
 
-@lru_cache(maxsize=64)
-def _default_codec_for(name: str) -> str | None:
-    return codec_for(name)
-
-
-def _codec_for(name: str, table: Mapping[str, str]) -> str | None:
-    """:func:`codec_for`, remembered for the default table: a feed names the same charset in
-    every message, and the codec lookup behind the answer is the costly part."""
-    return _default_codec_for(name) if table is DEFAULT_CHARSETS else codec_for(name, table)
-
-
 def _location_of_byte(data: bytes, offset: int) -> Location:
     """Segment and field holding a byte, for decoding errors found before any text exists."""
     prefix = data[:offset].replace(b"\r\n", b"\r").replace(b"\n", b"\r")
@@ -170,7 +159,7 @@ def _decode(
     codec = encoding or "utf-8"
     declared = _declared_charset(first, delimiters)
     if declared is not None:
-        found = _codec_for(declared, charsets)
+        found = codec_for(declared, charsets)
         if found is None:
             leniencies.add(Leniency.CHARSET_UNSUPPORTED)
         else:
